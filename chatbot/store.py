@@ -1,0 +1,190 @@
+"""The chunk store: a Chroma collection, its manifest, and the ingest lock.
+
+The collection holds the chunks (text, metadata with the lexical terms, and
+embeddings). A second, small collection, the manifest, holds one record per
+source with the ids of its last *complete* ingest. Readers answer from the
+manifest's ids only, so a query during an ingest, or after an ingest was
+killed, sees the last complete state. Everything lives in Chroma, so several
+app replicas that share a Chroma server see the same data.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import chromadb
+from chromadb.config import Settings as ChromaSettings
+
+from chatbot.errors import EmbedderMismatchError, IngestLockedError, StoreError, StoreNotReadyError
+from chatbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+_BATCH = 500
+
+
+def open_client(settings: Settings) -> chromadb.ClientAPI:
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    try:
+        if settings.uses_chroma_server:
+            headers = {}
+            if settings.chroma_auth_token is not None:
+                token = settings.chroma_auth_token.get_secret_value()
+                if settings.chroma_auth_header == "Authorization":
+                    headers["Authorization"] = f"Bearer {token}"
+                else:
+                    headers["X-Chroma-Token"] = token
+            return chromadb.HttpClient(
+                host=settings.chroma_host or "localhost",
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                headers=headers,
+                settings=chroma_settings,
+            )
+        path = settings.data_dir / "chroma"
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except StoreError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - chromadb raises many types
+        where = (
+            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+            if settings.uses_chroma_server
+            else f"the store in {settings.data_dir}"
+        )
+        raise StoreError(f"Cannot open {where}: {type(exc).__name__}: {exc}") from exc
+
+
+@dataclass
+class StoredChunk:
+    id: str
+    text: str
+    meta: dict
+
+
+class ChunkStore:
+    """One collection of chunks, built by one embedder."""
+
+    def __init__(self, settings: Settings, client: chromadb.ClientAPI | None = None) -> None:
+        self.settings = settings
+        self.client = client or open_client(settings)
+        self.name = settings.collection
+
+    # --- collections ------------------------------------------------------
+    def collection(self, embedder_id: str, dim: int, *, create: bool) -> chromadb.Collection:
+        try:
+            if create:
+                col = self.client.get_or_create_collection(
+                    self.name,
+                    metadata={"embedder": embedder_id, "dim": dim},
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            else:
+                col = self.client.get_collection(self.name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001
+            if not create and ("does not exist" in str(exc) or "NotFound" in type(exc).__name__):
+                raise StoreNotReadyError(
+                    "Nothing has been ingested yet. Run: python -m ingest"
+                ) from exc
+            raise StoreError(f"Cannot open the collection '{self.name}': {exc}") from exc
+        built_by = (col.metadata or {}).get("embedder")
+        if built_by and built_by != embedder_id:
+            raise EmbedderMismatchError(
+                f"The store was built with the embedder '{built_by}', but '{embedder_id}' is configured. "
+                f"Re-ingest with the configured embedder (python -m ingest --rebuild), or set CHATBOT_EMBEDDER back."
+            )
+        return col
+
+    def manifest(self) -> chromadb.Collection:
+        return self.client.get_or_create_collection(f"{self.name}-manifest", embedding_function=None)
+
+    def drop(self) -> None:
+        for name in (self.name, f"{self.name}-manifest"):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - absent is fine
+                logger.debug("collection %s did not exist", name)
+
+    # --- manifest ---------------------------------------------------------
+    def read_manifest(self) -> dict[str, dict]:
+        """source -> {"ids": [...], "meta": {...}, "finished_at": float}"""
+        got = self.manifest().get(include=["documents"])
+        return {sid: json.loads(doc) for sid, doc in zip(got["ids"], got["documents"] or [])}
+
+    def write_manifest(self, source: str, ids: Sequence[str], meta: dict) -> None:
+        record = json.dumps({"ids": list(ids), "meta": meta, "finished_at": time.time()}, ensure_ascii=False)
+        self.manifest().upsert(ids=[source], documents=[record], embeddings=[[0.0]])
+
+    def remove_from_manifest(self, source: str) -> None:
+        self.manifest().delete(ids=[source])
+
+    def manifest_version(self) -> str:
+        """Changes whenever an ingest completes; cheap to poll."""
+        got = self.manifest().get(include=["documents"])
+        stamps = sorted(f"{sid}:{json.loads(doc)['finished_at']}" for sid, doc in zip(got["ids"], got["documents"] or []))
+        return "|".join(stamps)
+
+    # --- chunks -----------------------------------------------------------
+    @staticmethod
+    def get_chunks(col: chromadb.Collection, ids: Sequence[str], *, embeddings: bool = False) -> dict[str, dict]:
+        include = ["documents", "metadatas"] + (["embeddings"] if embeddings else [])
+        out: dict[str, dict] = {}
+        for i in range(0, len(ids), _BATCH):
+            got = col.get(ids=list(ids[i : i + _BATCH]), include=include)
+            for j, cid in enumerate(got["ids"]):
+                out[cid] = {
+                    "text": got["documents"][j],
+                    "meta": got["metadatas"][j] or {},
+                    "embedding": got["embeddings"][j] if embeddings and got["embeddings"] is not None else None,
+                }
+        return out
+
+    @staticmethod
+    def ids_where(col: chromadb.Collection, where: dict) -> list[str]:
+        return list(col.get(where=where, include=[])["ids"])
+
+
+@contextmanager
+def ingest_lock(data_dir: Path) -> Iterator[None]:
+    """One ingest at a time per data folder; the OS drops the lock if the process dies."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "ingest.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise IngestLockedError(
+                f"Another ingest is running ({holder}). Wait for it to finish, then run again."
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
+
+
+def ingest_running(data_dir: Path) -> bool:
+    path = data_dir / "ingest.lock"
+    if not path.exists():
+        return False
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False

@@ -1,0 +1,51 @@
+"""Shared fixtures: an isolated data folder per test, and one store built per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from chatbot.settings import Settings, get_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "seeds" / "zhangjiajie_2023_government_work_report_p2.txt"
+
+_CHATBOT_ENV = [k for k in os.environ if k.startswith(("CHATBOT_", "CHROMA_", "OPENAI_", "OLLAMA_"))]
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch):
+    """Every test gets its own data folder and no settings from the developer's shell."""
+    for key in _CHATBOT_ENV:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("CHATBOT_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield tmp_path / "data"
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def built_store(tmp_path_factory) -> Path:
+    """The seeds ingested once with the real offline embedder; tests copy it."""
+    from ingest.pipeline import ingest
+
+    data = tmp_path_factory.mktemp("store") / "data"
+    ingest([ROOT / "seeds"], Settings(data_dir=data), progress=False)
+    return data
+
+
+@pytest.fixture
+def store_copy(built_store, isolated_data_dir, monkeypatch) -> Path:
+    shutil.copytree(built_store, isolated_data_dir)
+    return isolated_data_dir
+
+
+@pytest.fixture(scope="session")
+def shared_bot(built_store):
+    """A read-only Chatbot over the session store (do not ingest into it)."""
+    from chatbot.core import Chatbot
+
+    return Chatbot(Settings(data_dir=built_store))
