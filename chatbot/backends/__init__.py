@@ -1,0 +1,41 @@
+"""Backends by name. LLM backends import their client libraries lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chatbot.backends.base import Backend, Health
+from chatbot.errors import InputError
+from chatbot.settings import Settings
+
+
+def _extractive() -> type[Backend]:
+    from chatbot.backends.extractive import ExtractiveBackend
+
+    return ExtractiveBackend
+
+
+def _openai() -> type[Backend]:
+    from chatbot.backends.openai import OpenAIBackend
+
+    return OpenAIBackend
+
+
+def _ollama() -> type[Backend]:
+    from chatbot.backends.ollama import OllamaBackend
+
+    return OllamaBackend
+
+
+BACKENDS: dict[str, Callable[[], type[Backend]]] = {"extractive": _extractive, "openai": _openai, "ollama": _ollama}
+
+
+def get_backend(name: str, settings: Settings, model: str | None = None) -> Backend:
+    try:
+        factory = BACKENDS[name]
+    except KeyError:
+        raise InputError(f"Unknown backend '{name}'. Choose one of: {', '.join(BACKENDS)}.") from None
+    return factory()(settings, model)
+
+
+__all__ = ["BACKENDS", "Backend", "Health", "get_backend"]

@@ -1,0 +1,150 @@
+"""Command line: `python -m chatbot ask|chat|eval|backends`. A thin layer over the core."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from chatbot.errors import ChatbotError
+from chatbot.settings import get_settings
+from chatbot.types import Answer, Message
+
+
+def _print_answer(answer: Answer, out=sys.stdout) -> None:
+    print(answer.answer, file=out)
+    if answer.standalone_question != answer.question:
+        print(f"  (理解为 / understood as: {answer.standalone_question})", file=out)
+    for sentence in answer.sentences:
+        if not sentence.verified:
+            print(f"  ⚠ 未核实 / unverified: {sentence.text}", file=out)
+    for c in answer.citations:
+        page = f"，第{c.page}版" if c.page else ""
+        print(f"  [{c.n}] {c.section}{page}：{c.quote}", file=out)
+    for warning in answer.warnings:
+        print(f"  ! {warning}", file=out)
+
+
+def _load_history(path: Path | None) -> list[dict]:
+    if path is None:
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ChatbotError(f"Cannot read the history file {path}: {exc}") from exc
+    if not isinstance(data, list):
+        raise ChatbotError(f'{path}: history must be a JSON list of {{"role", "content"}} objects.')
+    return data
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from chatbot.core import open_chatbot
+
+    bot = open_chatbot(progress=not args.json)
+    answer = bot.ask(args.question, _load_history(args.history), k=args.k, backend=args.backend, model=args.model)
+    if args.json:
+        print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from chatbot.core import open_chatbot
+
+    bot = open_chatbot(progress=True)
+    history: list[Message] = []
+    print("张家界市2023年政府工作报告问答。输入问题，空行或 Ctrl-D 退出，/new 开始新对话。")
+    while True:
+        try:
+            question = input("\n你> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question:
+            return 0
+        if question == "/new":
+            history.clear()
+            print("（新对话）")
+            continue
+        try:
+            answer = bot.ask(question, history, k=args.k, backend=args.backend, model=args.model)
+        except ChatbotError as exc:
+            print(f"! {exc}")
+            continue
+        print("答> ", end="")
+        _print_answer(answer)
+        history += [Message(role="user", content=question), Message(role="assistant", content=answer.answer)]
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from chatbot.backends import BACKENDS, get_backend
+
+    settings = get_settings()
+    for name in BACKENDS:
+        try:
+            health = get_backend(name, settings).health()
+            status = "reachable" if health.reachable else "unreachable"
+            model = f" model={health.model}" if health.model else ""
+            print(f"{name:<11} {status:<12}{model} — {health.detail}")
+        except ChatbotError as exc:
+            print(f"{name:<11} unavailable  — {exc}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from chatbot.evaluation.run import run_cli
+
+    return run_cli(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m chatbot", description="Q&A over the Zhangjiajie 2023 government work report.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ask = sub.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    ask.add_argument("--k", type=int, default=None, help="passages to retrieve")
+    ask.add_argument("--backend", default=None, help="extractive (default), openai or ollama")
+    ask.add_argument("--model", default=None)
+    ask.add_argument("--history", type=Path, default=None, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
+    ask.set_defaults(func=cmd_ask)
+
+    chat = sub.add_parser("chat", help="a terminal conversation that keeps history")
+    chat.add_argument("--k", type=int, default=None)
+    chat.add_argument("--backend", default=None)
+    chat.add_argument("--model", default=None)
+    chat.set_defaults(func=cmd_chat)
+
+    backends = sub.add_parser("backends", help="list backends and whether they can be reached")
+    backends.set_defaults(func=cmd_backends)
+
+    ev = sub.add_parser("eval", help="score a QA set; writes report.json, report.md and a chart")
+    ev.add_argument("--qa", type=Path, required=True)
+    ev.add_argument("--backend", default=None)
+    ev.add_argument("--model", default=None)
+    ev.add_argument("--k", type=int, default=5)
+    ev.add_argument("--out", type=Path, default=Path("eval-out"))
+    ev.add_argument("--split", default=None, help="only items whose 'split' field has this value (e.g. holdout)")
+    ev.add_argument("--baselines", action="store_true", help="also score BM25-only, dense-only and RRF retrieval side by side")
+    ev.add_argument("--chunk-sizes", default=None, help="comma-separated token budgets for a chunk-size ablation, e.g. 96,192,384")
+    ev.add_argument("--judge", action="store_true", help="LLM judge for faithfulness/relevancy (needs an LLM backend)")
+    ev.add_argument("--quiet", action="store_true")
+    ev.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except ChatbotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

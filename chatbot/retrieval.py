@@ -1,0 +1,206 @@
+"""Hybrid retrieval: dense search in Chroma plus BM25 over jieba words and bigrams.
+
+Fusion is a weighted sum of normalised scores rather than reciprocal rank
+fusion: RRF throws away how far apart the scores are, so a passage that BM25
+finds far better than the rest cannot outvote a mediocre dense match. The
+weights and the candidate depth are chosen on the tuning half of the QA set
+(`python -m chatbot eval --baselines`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from chatbot.embedders import Embedder
+from chatbot.errors import StoreNotReadyError
+from chatbot.lexical import LexicalIndex, tokenize
+from chatbot.query import expansions, resolve_relative_years
+from chatbot.settings import Settings
+from chatbot.store import ChunkStore
+from chatbot.types import Passage
+
+logger = logging.getLogger(__name__)
+
+Mode = Literal["hybrid", "bm25", "dense", "rrf"]
+
+LEXICAL_WEIGHT = 0.7  # share of the BM25 signal in the fused score (tuned on the tuning split)
+EXPANSION_WEIGHT = 0.5  # everyday-word expansions count half as much as the user's own words
+CANDIDATES = 40
+RRF_K = 60
+REFRESH_SECONDS = 2.0
+
+
+@dataclass
+class Query:
+    text: str  # what is embedded
+    tokens: list[str]
+    expansion_tokens: list[str] = field(default_factory=list)
+
+
+def build_query(question: str, year: int) -> Query:
+    text = resolve_relative_years(question, year)
+    extra = expansions(text)
+    return Query(text=text, tokens=tokenize(text), expansion_tokens=[t for term in extra for t in tokenize(term)])
+
+
+class Retriever:
+    """Answers from the manifest's ids only: the last complete ingest."""
+
+    def __init__(self, settings: Settings, embedder: Embedder, store: ChunkStore | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store or ChunkStore(settings)
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._checked_at = 0.0
+        self._collection = None
+        self.chunks: dict[str, dict] = {}
+        self.documents: dict[str, dict] = {}
+        self._ids: list[str] = []
+        self._lexical = LexicalIndex([], [])
+        self.refresh(force=True)
+
+    # --- state ------------------------------------------------------------
+    def refresh(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._checked_at < REFRESH_SECONDS:
+            return
+        with self._lock:
+            self._checked_at = now
+            dim = len(self.embedder.embed_query("维度")) if self._collection is None else None
+            if self._collection is None:
+                self._collection = self.store.collection(self.embedder.id, dim or 0, create=False)
+            version = self.store.manifest_version()
+            if version == self._version:
+                return
+            manifest = self.store.read_manifest()
+            ids = [cid for entry in manifest.values() for cid in entry["ids"]]
+            if not ids:
+                raise StoreNotReadyError("The store is empty. Run: python -m ingest")
+            chunks = self.store.get_chunks(self._collection, ids)
+            missing = len(ids) - len(chunks)
+            if missing:
+                logger.warning("%s chunks of the manifest are missing from the store; re-run ingest", missing)
+            ordered = [cid for cid in ids if cid in chunks]
+            self._lexical = LexicalIndex(ordered, [chunks[c]["meta"].get("terms", "").split() for c in ordered])
+            self._ids = ordered
+            self._pos = {cid: i for i, cid in enumerate(ordered)}
+            self.chunks = chunks
+            self.documents = {source: entry["meta"] for source, entry in manifest.items()}
+            self._version = version
+            logger.info("retriever loaded %s chunks from %s documents", len(ordered), len(manifest))
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    # --- search -----------------------------------------------------------
+    def search(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None, year: int | None = None) -> list[Passage]:
+        self.refresh()
+        query = build_query(question, year or self.settings.report_year)
+        allowed = self._allowed(where)
+        scores: dict[str, dict[str, float]] = {}
+        if mode != "dense":
+            for cid, value in self._lexical_scores(query, allowed).items():
+                scores.setdefault(cid, {})["bm25"] = value
+        if mode != "bm25":
+            for cid, value in self._dense_scores(query, allowed, where).items():
+                scores.setdefault(cid, {})["dense"] = value
+        fused = self._fuse(scores, mode)
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], self._pos[item[0]]))[:k]
+        return [self._passage(cid, score, scores[cid]) for cid, score in ranked]
+
+    def _allowed(self, where: dict | None) -> np.ndarray | None:
+        if not where:
+            return None
+        mask = np.ones(len(self._ids), dtype=bool)
+        for key, value in where.items():
+            mask &= np.array([self.chunks[c]["meta"].get(key) == value for c in self._ids])
+        return mask
+
+    def _lexical_scores(self, query: Query, allowed: np.ndarray | None) -> dict[str, float]:
+        scores = self._lexical.scores(query.tokens)
+        if query.expansion_tokens:
+            scores = scores + EXPANSION_WEIGHT * self._lexical.scores(query.expansion_tokens)
+        if allowed is not None:
+            scores = np.where(allowed, scores, 0.0)
+        top = np.argsort(-scores)[:CANDIDATES]
+        return {self._ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+
+    def _dense_scores(self, query: Query, allowed: np.ndarray | None, where: dict | None) -> dict[str, float]:
+        vector = self.embedder.embed_query(query.text)
+        n = min(CANDIDATES + 10, self._collection.count())
+        if n == 0:
+            return {}
+        result = self._collection.query(
+            query_embeddings=[vector], n_results=n, include=["distances"], where=_chroma_where(where)
+        )
+        out: dict[str, float] = {}
+        for cid, distance in zip(result["ids"][0], result["distances"][0]):
+            if cid in self._pos:  # skip chunks of an unfinished ingest
+                out[cid] = 1.0 - float(distance)
+        return out
+
+    @staticmethod
+    def _fuse(scores: dict[str, dict[str, float]], mode: Mode) -> dict[str, float]:
+        if mode in ("bm25", "dense"):
+            return {cid: s.get(mode, 0.0) for cid, s in scores.items() if mode in s}
+        if mode == "rrf":
+            fused: dict[str, float] = {}
+            for signal in ("bm25", "dense"):
+                ranked = sorted((c for c in scores if signal in scores[c]), key=lambda c: -scores[c][signal])
+                for rank, cid in enumerate(ranked):
+                    fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+            return fused
+        bm25 = [s["bm25"] for s in scores.values() if "bm25" in s]
+        dense = [s["dense"] for s in scores.values() if "dense" in s]
+        top_bm25 = max(bm25, default=0.0) or 1.0
+        low, high = (min(dense), max(dense)) if dense else (0.0, 1.0)
+        span = (high - low) or 1.0
+        return {
+            cid: LEXICAL_WEIGHT * s.get("bm25", 0.0) / top_bm25
+            + (1 - LEXICAL_WEIGHT) * ((s["dense"] - low) / span if "dense" in s else 0.0)
+            for cid, s in scores.items()
+        }
+
+    def _passage(self, cid: str, score: float, signals: dict[str, float]) -> Passage:
+        chunk = self.chunks[cid]
+        meta = chunk["meta"]
+        return Passage(
+            chunk_id=cid,
+            text=chunk["text"],
+            score=score,
+            source=meta.get("source", ""),
+            section=meta.get("section", ""),
+            page=meta.get("page"),
+            start=int(meta.get("start", 0)),
+            end=int(meta.get("end", 0)),
+            title=meta.get("title", ""),
+            city=meta.get("city"),
+            year=meta.get("year"),
+            index=int(meta.get("index", 0)),
+            signals=signals,
+        )
+
+    def idf(self, token: str) -> float:
+        return self._lexical.idf(token)
+
+    def document_chunks(self, source: str) -> list[Passage]:
+        """All chunks of one document in reading order, for the full-text view."""
+        self.refresh()
+        rows = [(cid, c) for cid, c in self.chunks.items() if c["meta"].get("source") == source]
+        rows.sort(key=lambda row: int(row[1]["meta"].get("index", 0)))
+        return [self._passage(cid, 0.0, {}) for cid, _ in rows]
+
+
+def _chroma_where(where: dict | None) -> dict | None:
+    if not where:
+        return None
+    if len(where) == 1:
+        return dict(where)
+    return {"$and": [{k: v} for k, v in where.items()]}

@@ -1,0 +1,78 @@
+"""The values the core hands to the CLI, the UI and the evaluation."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Message(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Passage(BaseModel):
+    """One retrieved chunk, with where it comes from and why it ranked."""
+
+    chunk_id: str
+    text: str
+    score: float
+    source: str
+    section: str
+    page: int | None = None
+    start: int = 0
+    end: int = 0
+    title: str = ""
+    city: str | None = None
+    year: int | None = None
+    index: int = 0
+    signals: dict[str, float] = Field(default_factory=dict)
+
+
+class Citation(BaseModel):
+    n: int
+    chunk_id: str
+    source: str
+    section: str
+    page: int | None
+    quote: str
+
+
+class AnswerSentence(BaseModel):
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    verified: bool = True
+    unverified_figures: list[str] = Field(default_factory=list)
+
+
+class Answer(BaseModel):
+    question: str
+    standalone_question: str
+    answer: str
+    refused: bool
+    backend: str
+    model: str | None = None
+    fallback: bool = False
+    citations: list[Citation] = Field(default_factory=list)
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    contexts: list[Passage] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    latency_ms: float = 0.0
+
+    def to_json_dict(self) -> dict:
+        data = self.model_dump(mode="json")
+        data["contexts"] = [
+            {
+                "chunk_id": p.chunk_id,
+                "text": p.text,
+                "score": round(p.score, 6),
+                "source": p.source,
+                "section": p.section,
+                "page": p.page,
+                "start": p.start,
+                "end": p.end,
+            }
+            for p in self.contexts
+        ]
+        return data

@@ -1,0 +1,45 @@
+"""Retrieval on the real report: citizens' questions, dates, result fields."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatbot.evaluation.metrics import evidence_rank
+from chatbot.evaluation.qaset import load_qa
+from chatbot.query import condense, resolve_relative_years
+from chatbot.types import Message
+
+QA = Path(__file__).parent / "data" / "qa.jsonl"
+
+
+def test_citizen_questions_find_their_passage(shared_bot):
+    items = [i for i in load_qa(QA).items if "colloquial" in i.tags and i.answerable and i.evidence]
+    assert len(items) >= 30
+    found = [i.id for i in items if evidence_rank([p.text for p in shared_bot.retrieve(condense(i.question, i.history), 5)], i.evidence, 5)]
+    assert len(found) >= 30, f"only {len(found)} of {len(items)} found"
+    assert len(found) / len(items) >= 0.85
+
+
+def test_relative_years_resolve_against_the_report_year():
+    assert resolve_relative_years("今年GDP目标", 2023) == "2023年GDP目标"
+    assert resolve_relative_years("去年拆了多少违建", 2023) == "2022年拆了多少违建"
+    assert resolve_relative_years("What is the target this year?", 2023) == "What is the target 2023?"
+
+
+def test_results_carry_their_provenance(shared_bot):
+    passages = shared_bot.retrieve("送快递的小哥有没有工伤保障？", 5)
+    top = passages[0]
+    assert "快递员群体工伤保险参保率达90%以上" in top.text
+    assert top.chunk_id.startswith("c-") and top.source.endswith(".txt")
+    assert top.section.endswith("社会保障水平大幅提高") and top.page == 2
+    assert 0 <= top.start < top.end
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_followup_keeps_its_subject(shared_bot):
+    history = [Message(role="user", content="今年GDP增长目标是多少？"), Message(role="assistant", content="地区生产总值增长7.5%左右。")]
+    standalone = condense("那固定资产投资呢？", history)
+    assert "固定资产投资" in standalone and "目标" in standalone
+    answer = shared_bot.ask("那固定资产投资呢？", [m.model_dump() for m in history])
+    assert "固定资产投资增长8%左右" in answer.answer
+    assert answer.standalone_question == resolve_relative_years(standalone, 2023) == "2023年固定资产投资增长目标是多少？"
