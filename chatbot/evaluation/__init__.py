@@ -1,0 +1,1 @@
+"""Evaluation over a QA set: metrics, runner, reports."""

@@ -1,0 +1,136 @@
+"""`python -m chatbot eval`: run a QA set through the chatbot and write reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from chatbot.core import Chatbot, open_chatbot
+from chatbot.errors import ChatbotError
+from chatbot.evaluation.metrics import compact, evidence_rank, keywords_ok, summarize
+from chatbot.evaluation.qaset import QAItem, load_qa
+from chatbot.evaluation.report import write_reports
+from chatbot.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+RANK_DEPTH = 10
+
+
+def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: str | None) -> dict:
+    row: dict = {
+        "id": item.id, "question": item.question, "answerable": item.answerable, "evidence": item.evidence,
+        "keywords": item.keywords, "tags": item.tags, "split": getattr(item, "split", None),
+    }
+    try:
+        answer = bot.ask(item.question, [m.model_dump() for m in item.history], k=k, backend=backend, model=model)
+    except ChatbotError as exc:
+        row.update(error=str(exc), refused=True, rank=None, keywords_ok=False, citation_ok=False,
+                   sentence_verified=[], answer="", latency_ms=None)
+        return row
+    ranked = bot.retrieve(answer.standalone_question, RANK_DEPTH)
+    cited = {c.chunk_id for c in answer.citations}
+    cited_texts = [p.text for p in answer.contexts if p.chunk_id in cited]
+    wanted = [compact(e) for e in item.evidence]
+    row.update(
+        answer=answer.answer,
+        standalone_question=answer.standalone_question,
+        refused=answer.refused,
+        fallback=answer.fallback,
+        rank=evidence_rank([p.text for p in ranked], item.evidence, RANK_DEPTH),
+        keywords_ok=keywords_ok(answer.answer, item.keywords) and not answer.refused,
+        citation_ok=any(e in compact(t) for t in cited_texts for e in wanted),
+        sentence_verified=[s.verified for s in answer.sentences],
+        warnings=answer.warnings,
+        latency_ms=round(answer.latency_ms, 2),
+        top_chunks=[p.chunk_id for p in ranked[:5]],
+    )
+    return row
+
+
+def retrieval_rows(bot: Chatbot, items: list[QAItem], mode: str) -> list[dict]:
+    """Retrieval-only rows for a baseline: ranking metrics, no answers."""
+    from chatbot.query import condense, resolve_relative_years
+
+    rows = []
+    for item in items:
+        if not (item.answerable and item.evidence):
+            continue
+        question = resolve_relative_years(condense(item.question, item.history), bot.settings.report_year)
+        ranked = bot.retrieve(question, RANK_DEPTH, mode=mode)  # type: ignore[arg-type]
+        rows.append({"answerable": True, "evidence": item.evidence, "rank": evidence_rank([p.text for p in ranked], item.evidence, RANK_DEPTH),
+                     "keywords": [], "keywords_ok": False, "citation_ok": False, "sentence_verified": [], "refused": False})
+    return rows
+
+
+def chunk_ablation(items: list[QAItem], budgets: list[int], settings: Settings, progress: bool) -> dict:
+    from ingest.pipeline import ingest
+
+    out: dict = {}
+    for budget in budgets:
+        with tempfile.TemporaryDirectory(prefix=f"ablation-{budget}-") as tmp:
+            local = settings.model_copy(update={"data_dir": Path(tmp), "chunk_tokens": budget, "chroma_host": None})
+            summary = ingest([settings.seeds_dir], local, progress=False)
+            bot = Chatbot(local)
+            rows = retrieval_rows(bot, items, "hybrid")
+            out[str(budget)] = {
+                "chunks": summary.chunks, "median_chars": summary.median_chars, "max_chars": summary.max_chars,
+                **summarize(rows)["retrieval"],
+            }
+            if progress:
+                print(f"  chunk budget {budget}: {out[str(budget)]}", file=sys.stderr)
+    return out
+
+
+def by_tag(rows: list[dict]) -> dict:
+    tags = sorted({t for r in rows for t in r["tags"]})
+    return {tag: summarize([r for r in rows if tag in r["tags"]]) for tag in tags}
+
+
+def evaluate(path: Path, *, k: int = 5, backend: str | None = None, model: str | None = None, split: str | None = None,
+             baselines: bool = False, chunk_sizes: list[int] | None = None, judge: bool = False,
+             progress: bool = True, bot: Chatbot | None = None) -> dict:
+    qa = load_qa(path, split)
+    for error in qa.errors:
+        print(f"warning: skipped {error}", file=sys.stderr)
+    bot = bot or open_chatbot()
+    started = time.perf_counter()
+    rows = [run_item(bot, item, k=k, backend=backend, model=model)
+            for item in tqdm(qa.items, desc="eval", unit="q", disable=not progress)]
+    report = summarize(rows)
+    chosen = bot.backend(backend, model)
+    report.update(
+        qa_file=str(path), split=split, k=k, backend=chosen.name, model=chosen.model,
+        skipped_lines=qa.errors, seconds=round(time.perf_counter() - started, 1), by_tag=by_tag(rows), items=rows,
+    )
+    if baselines:
+        report["baselines"] = {mode: summarize(retrieval_rows(bot, qa.items, mode))["retrieval"] for mode in ("bm25", "dense", "rrf", "hybrid")}
+    if chunk_sizes:
+        report["chunk_ablation"] = chunk_ablation(qa.items, chunk_sizes, bot.settings, progress)
+    if judge:
+        from chatbot.evaluation.judge import judge_rows
+
+        report["judge"] = judge_rows(bot, rows, backend=backend, model=model)
+    else:
+        report["judge"] = {"skipped": "no LLM judge requested (use --judge with an LLM backend)"}
+    return report
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    sizes = [int(s) for s in args.chunk_sizes.split(",")] if args.chunk_sizes else None
+    get_settings()
+    report = evaluate(args.qa, k=args.k, backend=args.backend, model=args.model, split=args.split, baselines=args.baselines,
+                      chunk_sizes=sizes, judge=args.judge, progress=not args.quiet)
+    paths = write_reports(report, args.out)
+    print(json.dumps({key: report[key] for key in ("n", "retrieval", "answer", "refusal", "latency_ms")}, ensure_ascii=False))
+    if "baselines" in report:
+        print(json.dumps({"baselines": report["baselines"]}, ensure_ascii=False))
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
