@@ -76,6 +76,12 @@ class Chatbot:
                 self._backends[key] = get_backend(key[0], self.settings, model)
             return self._backends[key]
 
+    def close(self) -> None:
+        with self._lock:
+            for backend in self._backends.values():
+                backend.close()
+            self._backends.clear()
+
     # --- answering --------------------------------------------------------
     def retrieve(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None) -> list[Passage]:
         return self.retriever.search(question, k, mode=mode, where=where)

@@ -42,3 +42,6 @@ class Backend(ABC):
 
     @abstractmethod
     def health(self) -> Health: ...
+
+    def close(self) -> None:
+        """Release network clients (a long-running app never needs to)."""

@@ -1,0 +1,84 @@
+"""Local Ollama backend via langchain-ollama."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatbot.backends._errors import from_status, stream_cut, unavailable
+from chatbot.backends.base import Backend, Health
+from chatbot.errors import BackendError
+
+
+class OllamaBackend(Backend):
+    name = "ollama"
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        temperature: float = Field(0.1, ge=0, le=2)
+        num_predict: int = Field(800, ge=16)
+
+    def default_model(self) -> str | None:
+        return self.settings.ollama_model
+
+    @property
+    def where(self) -> str:
+        return f"Ollama at {self.settings.ollama_host}"
+
+    def chat_model(self) -> BaseChatModel:
+        """One chat model per backend, so its connection pool is reused."""
+        if "_model" not in self.__dict__:
+            self.__dict__["_model"] = self._build_model()
+        return self.__dict__["_model"]
+
+    def _build_model(self) -> BaseChatModel:
+        from langchain_ollama import ChatOllama
+
+        options = self.Options(temperature=self.settings.temperature, num_predict=self.settings.max_output_tokens)
+        return ChatOllama(
+            model=self.model,
+            base_url=self.settings.ollama_host,
+            temperature=options.temperature,
+            num_predict=options.num_predict,
+            client_kwargs={"timeout": httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)},
+        )
+
+    def translate(self, exc: BaseException, *, started: bool) -> BackendError:
+        import ollama
+
+        if isinstance(exc, ollama.ResponseError):
+            return from_status(self.name, exc.status_code, self.where, self.model, str(exc.error)[:200])
+        if isinstance(exc, httpx.TimeoutException):
+            return unavailable(self.name, self.where, timeout=True)
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) or (started and isinstance(exc, (httpx.HTTPError, ConnectionError))):
+            return stream_cut(self.name, self.where)
+        if isinstance(exc, (httpx.HTTPError, ConnectionError, OSError)):
+            return unavailable(self.name, self.where)
+        return BackendError(self.name, f"Unexpected failure: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def close(self) -> None:
+        model = self.__dict__.pop("_model", None)
+        if model is not None and model._client is not None:
+            model._client._client.close()
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        from chatbot.chain import stream_messages
+
+        yield from stream_messages(self, messages)
+
+    def health(self) -> Health:
+        try:
+            response = httpx.get(f"{self.settings.ollama_host.rstrip('/')}/api/tags", timeout=httpx.Timeout(5.0, connect=2.0))
+            response.raise_for_status()
+            names = [m.get("name", "") for m in response.json().get("models", [])]
+        except httpx.HTTPStatusError as exc:
+            return Health(self.name, False, str(from_status(self.name, exc.response.status_code, self.where, self.model)), self.model)
+        except (httpx.HTTPError, ValueError) as exc:
+            return Health(self.name, False, str(self.translate(exc, started=False)), self.model)
+        wanted = self.model if ":" in (self.model or "") else f"{self.model}:latest"
+        if wanted not in names:
+            return Health(self.name, False, f"reachable, but the model is not pulled. Run: ollama pull {self.model}", self.model)
+        return Health(self.name, True, f"reachable at {self.settings.ollama_host}", self.model)

@@ -1,0 +1,90 @@
+"""OpenAI-compatible backend (OpenAI, DeepSeek, DashScope, vLLM, llama.cpp server) via langchain-openai."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import openai
+from langchain_core.language_models import BaseChatModel
+from pydantic import BaseModel, ConfigDict, Field
+
+from chatbot.backends._errors import from_status, scrub, stream_cut, unavailable
+from chatbot.backends.base import Backend, Health
+from chatbot.errors import BackendError
+
+
+class OpenAIBackend(Backend):
+    name = "openai"
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        temperature: float = Field(0.1, ge=0, le=2)
+        max_tokens: int = Field(800, ge=16)
+
+    def default_model(self) -> str | None:
+        return self.settings.openai_model
+
+    @property
+    def where(self) -> str:
+        return f"the OpenAI-compatible server at {self.settings.openai_base_url or 'api.openai.com'}"
+
+    def _key(self) -> str:
+        return self.settings.openai_api_key.get_secret_value() if self.settings.openai_api_key else "not-set"
+
+    def _timeout(self) -> httpx.Timeout:
+        return httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
+
+    def chat_model(self) -> BaseChatModel:
+        """One chat model per backend, so its connection pool is reused."""
+        if "_model" not in self.__dict__:
+            self.__dict__["_model"] = self._build_model()
+        return self.__dict__["_model"]
+
+    def _build_model(self) -> BaseChatModel:
+        from langchain_openai import ChatOpenAI
+
+        options = self.Options(temperature=self.settings.temperature, max_tokens=self.settings.max_output_tokens)
+        return ChatOpenAI(
+            model=self.model,
+            base_url=self.settings.openai_base_url,
+            api_key=self._key(),  # type: ignore[arg-type]
+            temperature=options.temperature,
+            max_tokens=options.max_tokens,
+            timeout=self._timeout(),
+            max_retries=0,
+            streaming=True,
+        )
+
+    def translate(self, exc: BaseException, *, started: bool) -> BackendError:
+        cause = exc if isinstance(exc, openai.OpenAIError) else (exc.__cause__ or exc)
+        if isinstance(cause, openai.APIStatusError):
+            detail = scrub(str(getattr(cause, "message", "")), [self._key()])[:200]
+            return from_status(self.name, cause.status_code, self.where, self.model, detail)
+        if isinstance(cause, openai.APITimeoutError):
+            return unavailable(self.name, self.where, timeout=True)
+        if isinstance(cause, openai.APIConnectionError):
+            return stream_cut(self.name, self.where) if started else unavailable(self.name, self.where)
+        return BackendError(self.name, f"Unexpected failure: {type(exc).__name__}: {scrub(str(exc), [self._key()])[:200]}")
+
+    def close(self) -> None:
+        model = self.__dict__.pop("_model", None)
+        if model is not None:
+            model.root_client.close()
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        from chatbot.chain import stream_messages
+
+        yield from stream_messages(self, messages)
+
+    def health(self) -> Health:
+        client = openai.OpenAI(api_key=self._key(), base_url=self.settings.openai_base_url, timeout=httpx.Timeout(5.0, connect=2.0), max_retries=0)
+        try:
+            models = [m.id for m in client.models.list()]
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            return Health(self.name, False, str(self.translate(exc, started=False)), self.model)
+        finally:
+            client.close()
+        if models and self.model not in models:
+            return Health(self.name, True, f"reachable, but the model '{self.model}' is not listed ({', '.join(models[:5])})", self.model)
+        return Health(self.name, True, f"reachable at {self.settings.openai_base_url or 'api.openai.com'}", self.model)
