@@ -1,0 +1,128 @@
+"""End to end in a real browser: `streamlit run chatbot/app.py` + Debian's chromium via Playwright.
+
+Screenshots at desktop (1280) and phone (390) width go to tests/artifacts/
+(gitignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+QUESTION = "今年GDP增长目标是多少？"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)", allow_module_level=True)
+try:
+    from playwright.sync_api import Page, sync_playwright
+except ImportError:
+    pytest.skip("the playwright Python package is missing (pip install playwright; the browser is Debian's chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    data_dir = tmp_path_factory.mktemp("browser-store")
+    env = {**os.environ, "CHATBOT_DATA_DIR": str(data_dir), "CHATBOT_BACKEND": "extractive", "PYTHONWARNINGS": "ignore"}
+    # build the store first, so the page does not wait for the ingest
+    subprocess.run([sys.executable, "-c", "from chatbot.core import open_chatbot; open_chatbot()"], cwd=ROOT, env=env, check=True, timeout=180)
+    port = _free_port()
+    log = (tmp_path_factory.mktemp("browser-log") / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "chatbot/app.py", "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail("streamlit did not start:\n" + Path(log.name).read_text(encoding="utf-8")[-3000:])
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def _ask_and_open(page: Page, url: str, name: str) -> None:
+    page.goto(url)
+    box = page.get_by_placeholder("输入你的问题", exact=False)
+    box.wait_for(timeout=60_000)
+    box.fill(QUESTION)
+    box.press("Enter")
+    # the streamed answer, then its source card with the highlighted quote and the feedback thumbs
+    page.get_by_text("来源", exact=True).wait_for(timeout=60_000)
+    page.locator("mark").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="在原文中查看").first.wait_for(timeout=30_000)
+    page.wait_for_timeout(800)
+    body = page.locator("body").inner_text()
+    assert "7.5%" in body and "[1]" in body
+    assert "第2版" in body
+    page.screenshot(path=str(ARTIFACTS / f"{name}_answer.png"), full_page=True)
+
+    page.get_by_role("button", name="在原文中查看").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.wait_for(timeout=30_000)
+    cited = page.locator("#zjj-cited")
+    cited.wait_for(timeout=30_000)
+    page.wait_for_timeout(1200)  # let the dialog animate and the scroll happen
+    assert cited.is_visible()
+    box_cited = cited.bounding_box()
+    viewport = page.viewport_size
+    assert box_cited is not None and viewport is not None
+    assert 0 <= box_cited["y"] < viewport["height"], "the cited passage is not scrolled into view"
+    page.screenshot(path=str(ARTIFACTS / f"{name}_fulltext.png"))
+
+
+def test_chat_in_chromium_desktop_and_phone(server: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    for old in ARTIFACTS.glob("*.png"):
+        old.unlink()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            for name, viewport in (("desktop", {"width": 1280, "height": 900}), ("phone", {"width": 390, "height": 844})):
+                context = browser.new_context(viewport=viewport, locale="zh-CN", is_mobile=name == "phone", has_touch=name == "phone")
+                page = context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                _ask_and_open(page, server, name)
+                assert not errors, errors
+                context.close()
+        finally:
+            browser.close()
+    assert sorted(x.name for x in ARTIFACTS.glob("*.png")) == [
+        "desktop_answer.png", "desktop_fulltext.png", "phone_answer.png", "phone_fulltext.png",
+    ]
