@@ -23,6 +23,7 @@ MIN_COVERAGE = 0.06  # below: the passages do not talk about what was asked
 SELECT_RATIO = 0.7  # further sentences must score this close to the best one
 MAX_SENTENCES = 3
 RANK_WEIGHT = 0.25
+TOPIC_RATIO = 0.6  # a sentence giving the asked-for figure must cover this share of the best coverage
 
 _ASKS_FIGURE = re.compile(
     r"多少|几[个项所家件次条年]?|多大|多高|多长|百分之|比例|比重|占比|增长率|增速|幅度|排名|第几|金额|数量|投资额|"
@@ -34,13 +35,16 @@ _HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[�
 _QUANTITY_KINDS = [
     (re.compile(r"多少钱|多少元|万元|亿元|金额|投资额|总投资|投资多少|投入多少|花了多少|资金多少|how much money|cost|investment of", re.I),
      re.compile(r"\d[\d.,]*\s*[万亿]?元")),
-    (re.compile(r"多少人(?!次)|人口|人数|多少名|how many people|population", re.I), re.compile(r"\d[\d.,]*\s*万?(?:人|名)")),
+    (re.compile(r"多少人(?!次)|人口|人数|多少名|how many people|population", re.I), re.compile(r"\d[\d.,]*\s*万?(?:人(?!次)|名)")),
     (re.compile(r"多少亩|面积|多少平方", re.I), re.compile(r"\d[\d.,]*\s*万?(?:亩|平方米|平方公里|公顷)")),
     (re.compile(r"库容|多少立方"), re.compile(r"立方米")),
     (re.compile(r"多远|距离|多少公里|how far", re.I), re.compile(r"\d[\d.,]*\s*(?:公里|千米|米)")),
     (re.compile(r"装机|千瓦"), re.compile(r"千瓦")),
-    (re.compile(r"几月|哪天|哪一天|什么时候|何时|日期|哪一年|哪年|when\b", re.I),
-     re.compile(r"\d{1,2}月|\d{4}年|\d+日|[一二三四五六七八九十两\d]+年内|年内|今年|当年")),
+    (re.compile(r"哪一年|哪年|which year|what year", re.I), re.compile(r"\d{4}年")),
+    (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
+    (re.compile(r"什么时候|何时|when\b", re.I),
+     re.compile(r"\d{1,2}月|\d{4}年|\d+日|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
+    (re.compile(r"地址|在哪里|在哪儿|在什么地方|where is", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村]")),
 ]
 _YEAR = re.compile(r"(20\d\d)年?")
 
@@ -120,13 +124,15 @@ def extract(question: str, passages: list[Passage], idf) -> Extraction:
     if asked_years:
         section_year = {n: set(_YEAR.findall(p.section)) for n, p in enumerate(passages, start=1)}
         scored = [row for row in scored if not section_year[row[2]] or section_year[row[2]] & asked_years]
-        if not scored:
+        if not scored or max(row[1] for row in scored) < TOPIC_RATIO * best_coverage:
             return Extraction(refusal_text(question, "not_covered"), True, "wrong_year", best_coverage)
-        best_score = scored[0][0]
+        best_score, best_coverage = scored[0][0], max(row[1] for row in scored)
     chosen = [row for row in scored if row[0] >= SELECT_RATIO * best_score][:MAX_SENTENCES]
     kinds = [unit for asks, unit in _QUANTITY_KINDS if asks.search(question)]
     if kinds:
-        fitting = [row for row in chosen if any(unit.search(row[4]) for unit in kinds)]
+        # The figure must come from a sentence about the question's topic, not any sentence nearby.
+        on_topic = [row for row in scored if row[1] >= TOPIC_RATIO * best_coverage]
+        fitting = [row for row in on_topic if any(unit.search(row[4]) for unit in kinds)][:MAX_SENTENCES]
         if not fitting:
             return Extraction(refusal_text(question, "no_figure"), True, "no_figure", best_coverage)
         chosen = fitting

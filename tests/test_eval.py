@@ -15,7 +15,7 @@ from chatbot.evaluation.run import evaluate
 
 QA = Path(__file__).parent / "data" / "qa.jsonl"
 
-GATE = {"hit@1": 0.78, "hit@5": 0.93, "keyword_accuracy": 0.78, "refusal_precision": 0.6, "refusal_recall": 0.5}
+GATE = {"hit@1": 0.84, "hit@5": 0.94, "keyword_accuracy": 0.80, "refusal_precision": 0.6, "refusal_recall": 0.6}
 
 
 def test_quality_gate_on_holdout(shared_bot, tmp_path):
