@@ -132,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default=None, help="only items whose 'split' field has this value (e.g. holdout)")
     ev.add_argument("--baselines", action="store_true", help="also score BM25-only, dense-only and RRF retrieval side by side")
     ev.add_argument("--chunk-sizes", default=None, help="comma-separated token budgets for a chunk-size ablation, e.g. 96,192,384")
-    ev.add_argument("--judge", action="store_true", help="LLM judge for faithfulness/relevancy (not implemented yet: reported as skipped)")
+    ev.add_argument("--judge", action="store_true", help="score faithfulness and answer relevancy with an LLM judge")
+    ev.add_argument("--judge-backend", default=None, help="LLM backend for the judge (default: --backend, else CHATBOT_BACKEND)")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
     return parser

@@ -42,3 +42,33 @@ def test_eval_writes_reports_and_survives_broken_lines(shared_bot, tmp_path):
     assert json.loads(paths[0].read_text())["n"] == 3
     assert "| retrieval | hit@1 |" in paths[1].read_text()
     assert paths[2].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_llm_judge_scores_answers_through_a_real_protocol(shared_bot, tmp_path):
+    from chatbot.core import Chatbot
+    from chatbot.settings import Settings
+    from tests.fakes.llm_servers import FakeOpenAIServer
+
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text("\n".join(QA.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    replies = iter(['{"faithfulness": 1.0, "relevancy": 0.5}', "not json at all", '{"faithfulness": 0.5, "relevancy": 1.0}'])
+    with FakeOpenAIServer() as server:
+        server.reply = lambda request: next(replies)
+        bot = Chatbot(Settings(data_dir=shared_bot.settings.data_dir, openai_base_url=server.base_url, openai_api_key="k"),
+                      embedder=shared_bot.embedder, retriever=shared_bot.retriever)
+        try:
+            report = evaluate(qa, progress=False, bot=bot, judge=True, judge_backend="openai")
+        finally:
+            bot.close()
+        judge = report["judge"]
+        assert judge["backend"] == "openai" and judge["n"] == 2
+        assert judge["faithfulness"] == 0.75 and judge["answer_relevancy"] == 0.75
+        assert len(judge["failures"]) == 1 and "JSON" in judge["failures"][0]
+        assert "Passages" in server.requests[0].json["messages"][0]["content"] or "passages" in server.requests[0].json["messages"][0]["content"]
+
+
+def test_judge_is_skipped_without_an_llm(shared_bot, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(QA.read_text(encoding="utf-8").splitlines()[0] + "\n", encoding="utf-8")
+    report = evaluate(qa, progress=False, bot=shared_bot, judge=True)
+    assert "skipped" in report["judge"] and "faithfulness" not in report["judge"]

@@ -36,7 +36,12 @@ def markdown(report: dict) -> str:
         lines.append(f"| {tag} | {m['n']} | {_fmt(m['retrieval']['hit@1'])} | {_fmt(m['retrieval']['hit@5'])} | {_fmt(m['answer']['keyword_accuracy'])} | {_fmt(m['refusal']['accuracy'])} |")
     judge = report.get("judge") or {}
     lines += ["", "## LLM judge", ""]
-    lines.append(f"Skipped: {judge['skipped']}" if "skipped" in judge else json.dumps(judge, ensure_ascii=False))
+    if "skipped" in judge:
+        lines.append(f"Skipped: {judge['skipped']}")
+    else:
+        lines.append(f"Judge `{judge['backend']}` / `{judge['model']}` on {judge['n']} answers: "
+                     f"faithfulness {_fmt(judge['faithfulness'])}, answer relevancy {_fmt(judge['answer_relevancy'])}.")
+        lines += [f"- failed: {f}" for f in judge["failures"][:20]]
     misses = [r for r in report.get("items", []) if (r["answerable"] and not r.get("keywords_ok")) or (r["answerable"] == r.get("refused"))]
     if misses:
         lines += ["", "## Items to look at", "", "| id | question | expected | refused | answer |", "|---|---|---|---|---|"]

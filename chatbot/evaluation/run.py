@@ -51,6 +51,8 @@ def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: 
         warnings=answer.warnings,
         latency_ms=round(answer.latency_ms, 2),
         top_chunks=[p.chunk_id for p in ranked[:5]],
+        contexts=[{"chunk_id": p.chunk_id, "text": p.text, "score": p.score, "source": p.source, "section": p.section, "page": p.page}
+                  for p in answer.contexts],
     )
     return row
 
@@ -95,7 +97,7 @@ def by_tag(rows: list[dict]) -> dict:
 
 
 def evaluate(path: Path, *, k: int = 5, backend: str | None = None, model: str | None = None, split: str | None = None,
-             baselines: bool = False, chunk_sizes: list[int] | None = None, judge: bool = False,
+             baselines: bool = False, chunk_sizes: list[int] | None = None, judge: bool = False, judge_backend: str | None = None,
              progress: bool = True, bot: Chatbot | None = None) -> dict:
     qa = load_qa(path, split)
     for error in qa.errors:
@@ -114,8 +116,12 @@ def evaluate(path: Path, *, k: int = 5, backend: str | None = None, model: str |
         report["baselines"] = {mode: summarize(retrieval_rows(bot, qa.items, mode))["retrieval"] for mode in ("bm25", "dense", "rrf", "hybrid")}
     if chunk_sizes:
         report["chunk_ablation"] = chunk_ablation(qa.items, chunk_sizes, bot.settings, progress)
-    # The LLM judge (faithfulness, answer relevancy) is not built yet: say so rather than report a number.
-    report["judge"] = {"skipped": "the LLM judge is not implemented yet" if judge else "no LLM judge requested"}
+    if judge:
+        from chatbot.evaluation.judge import judge_rows
+
+        report["judge"] = judge_rows(bot, rows, backend=judge_backend or backend)
+    else:
+        report["judge"] = {"skipped": "no LLM judge requested (use --judge with an LLM backend)"}
     return report
 
 
@@ -123,7 +129,7 @@ def run_cli(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.chunk_sizes.split(",")] if args.chunk_sizes else None
     get_settings()
     report = evaluate(args.qa, k=args.k, backend=args.backend, model=args.model, split=args.split, baselines=args.baselines,
-                      chunk_sizes=sizes, judge=args.judge, progress=not args.quiet)
+                      chunk_sizes=sizes, judge=args.judge, judge_backend=args.judge_backend, progress=not args.quiet)
     paths = write_reports(report, args.out)
     print(json.dumps({key: report[key] for key in ("n", "retrieval", "answer", "refusal", "latency_ms")}, ensure_ascii=False))
     if "baselines" in report:
