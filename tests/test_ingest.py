@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -111,3 +112,28 @@ def test_querying_with_another_embedder_says_to_reingest(store_copy):
 
     with pytest.raises(EmbedderMismatchError, match="Re-ingest"):
         Retriever(Settings(), OtherEmbedder())  # type: ignore[arg-type]
+
+
+CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+@pytest.mark.skipif(not CJK_FONT.exists(), reason="needs Debian's fonts-wqy-microhei to write a Chinese PDF")
+def test_pdf_pages_are_ingested_with_their_page_numbers(tmp_path, isolated_data_dir):
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("wqy", fname=str(CJK_FONT))
+    pdf.set_font("wqy", size=12)
+    for text in ("（一）加快构建现代化产业体系\n全 力 推 进 旅 游 转 型 升 级 。 擦亮“奇秀山水”名片。", "持续推动工业强基。每个园区动态储备500—1000亩“净地”。"):
+        pdf.add_page()
+        pdf.multi_cell(0, 8, text)
+    path = tmp_path / "report.pdf"
+    pdf.output(str(path))
+    settings = Settings()
+    summary = ingest([path], settings, progress=False)
+    assert summary.chunks == 2
+    col = ChunkStore(settings).client.get_collection(settings.collection)
+    got = col.get(include=["documents", "metadatas"])
+    pages = {doc: meta["page"] for doc, meta in zip(got["documents"], got["metadatas"])}
+    assert pages == {"全力推进旅游转型升级。擦亮“奇秀山水”名片。": 1, "持续推动工业强基。每个园区动态储备500—1000亩“净地”。": 2}
+    assert all(meta["section"].startswith("（一）加快构建现代化产业体系") for meta in got["metadatas"])
