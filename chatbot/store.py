@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
+import httpx
 from chromadb.config import Settings as ChromaSettings
 
 from chatbot.errors import EmbedderMismatchError, IngestLockedError, StoreError, StoreNotReadyError
@@ -31,17 +32,72 @@ logger = logging.getLogger(__name__)
 _BATCH = 500
 
 
+def _where(settings: Settings) -> str:
+    if settings.uses_chroma_server:
+        return f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+    return f"the store in {settings.data_dir}"
+
+
+def explain(settings: Settings, exc: BaseException, doing: str = "open") -> StoreError:
+    """A StoreError that says in plain words what went wrong with Chroma (never echoes the token)."""
+    if isinstance(exc, StoreError):
+        return exc
+    text = f"{type(exc).__name__}: {exc}"
+    lowered = text.lower()
+    if settings.chroma_auth_token is not None:
+        text = text.replace(settings.chroma_auth_token.get_secret_value(), "***")
+    where = _where(settings)
+    if settings.uses_chroma_server and any(
+        word in lowered for word in ("401", "403", "unauthorized", "forbidden", "autherror", "permission")
+    ):
+        sent = "no token" if settings.chroma_auth_token is None else f"the token in the {settings.chroma_auth_header} header"
+        return StoreError(
+            f"{where[0].upper()}{where[1:]} refused the credentials ({sent}). Check CHROMA_AUTH_TOKEN and "
+            f"CHROMA_AUTH_HEADER (Authorization sends 'Bearer <token>', X-Chroma-Token sends the token). ({text})"
+        )
+    if settings.uses_chroma_server and any(
+        word in lowered for word in ("could not connect", "connecterror", "connection refused", "timed out", "timeout")
+    ):
+        return StoreError(
+            f"Cannot reach {where}. Is it running (chroma run --path DIR --host HOST --port "
+            f"{settings.chroma_port})? Check CHROMA_HOST, CHROMA_PORT and CHROMA_SSL, or unset CHROMA_HOST to use "
+            f"the embedded store. ({text})"
+        )
+    return StoreError(f"Cannot {doing} {where}: {text}")
+
+
+def _auth_headers(settings: Settings) -> dict[str, str]:
+    if settings.chroma_auth_token is None:
+        return {}
+    token = settings.chroma_auth_token.get_secret_value()
+    if settings.chroma_auth_header == "Authorization":
+        return {"Authorization": f"Bearer {token}"}
+    return {"X-Chroma-Token": token}
+
+
+def _preflight(settings: Settings, headers: dict[str, str]) -> None:
+    """Ask the server who we are before chromadb does: clear errors, and no half-built client
+    (chromadb's HttpClient leaks its HTTP session when its own check fails)."""
+    scheme = "https" if settings.chroma_ssl else "http"
+    url = f"{scheme}://{settings.chroma_host}:{settings.chroma_port}/api/v2/auth/identity"
+    timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    try:
+        with httpx.Client(timeout=timeout, headers=headers) as http:
+            response = http.get(url)
+    except httpx.HTTPError as exc:
+        raise explain(settings, httpx.ConnectError(f"{type(exc).__name__}: {exc}")) from exc
+    if response.status_code in (401, 403):
+        raise explain(settings, PermissionError(f"HTTP {response.status_code} {response.reason_phrase}"))
+    if response.status_code >= 500:
+        raise StoreError(f"{_where(settings)[0].upper()}{_where(settings)[1:]} answered HTTP {response.status_code}: {response.text[:200]}")
+
+
 def open_client(settings: Settings) -> chromadb.ClientAPI:
     chroma_settings = ChromaSettings(anonymized_telemetry=False)
     try:
         if settings.uses_chroma_server:
-            headers = {}
-            if settings.chroma_auth_token is not None:
-                token = settings.chroma_auth_token.get_secret_value()
-                if settings.chroma_auth_header == "Authorization":
-                    headers["Authorization"] = f"Bearer {token}"
-                else:
-                    headers["X-Chroma-Token"] = token
+            headers = _auth_headers(settings)
+            _preflight(settings, headers)
             return chromadb.HttpClient(
                 host=settings.chroma_host or "localhost",
                 port=settings.chroma_port,
@@ -52,15 +108,18 @@ def open_client(settings: Settings) -> chromadb.ClientAPI:
         path = settings.data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except StoreError:
-        raise
     except Exception as exc:  # noqa: BLE001 - chromadb raises many types
-        where = (
-            f"the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-            if settings.uses_chroma_server
-            else f"the store in {settings.data_dir}"
-        )
-        raise StoreError(f"Cannot open {where}: {type(exc).__name__}: {exc}") from exc
+        raise explain(settings, exc) from exc
+
+
+def close_client(client: chromadb.ClientAPI) -> None:
+    for part in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(part, "_server", None), "_session", None)
+        if isinstance(session, httpx.Client):
+            session.close()
+    close = getattr(client, "close", None)
+    if callable(close):
+        close()
 
 
 @dataclass
@@ -77,6 +136,16 @@ class ChunkStore:
         self.settings = settings
         self.client = client or open_client(settings)
         self.name = settings.collection
+
+    def close(self) -> None:
+        """Release the client (chromadb's HttpClient never closes its HTTP sessions itself)."""
+        close_client(self.client)
+
+    def __enter__(self) -> ChunkStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- collections ------------------------------------------------------
     def collection(self, embedder_id: str, dim: int, *, create: bool) -> chromadb.Collection:

@@ -2,16 +2,21 @@
 
 Re-runnable and keyed by source. Chunk ids hash source, heading path and
 text, so an unchanged chunk keeps its id and is not embedded again. Per
-source: upsert what is new or damaged, then record the complete id list in
-the manifest, then delete what disappeared. A run killed at any point leaves
-the last manifest intact, and the next run repairs the rest.
+source: upsert what is new or damaged (a chunk whose metadata alone changed
+keeps its stored vector), verify every chunk (read back, and each vector
+finds itself in the index; damaged ones are deleted and written again), then
+record the complete id list in the manifest, then delete what disappeared.
+A run killed at any point (SIGKILL included: tests/test_crash.py) leaves the
+last manifest intact, and the next run repairs the rest.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import os
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +24,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from chatbot.embedders import Embedder, get_embedder
+from chatbot.errors import StoreError
 from chatbot.lexical import tokenize
 from chatbot.settings import Settings
 from chatbot.store import ChunkStore, ingest_lock
@@ -31,12 +37,29 @@ logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 32
 
+# Test-only hook (tests/test_crash.py). Unset, it does nothing. Set, every checkpoint prints
+# "ingest-checkpoint NAME" to stderr, then sleeps: CHATBOT_TEST_INGEST_DELAY=0.5 sleeps 0.5 s at
+# every checkpoint; CHATBOT_TEST_INGEST_DELAY=manifest=60 sleeps 60 s only at checkpoints whose
+# name starts with "manifest". The tests SIGKILL the ingest at a known point this way.
+_TEST_DELAY_ENV = "CHATBOT_TEST_INGEST_DELAY"
+
+
+def _checkpoint(name: str) -> None:
+    delay = os.environ.get(_TEST_DELAY_ENV)
+    if delay is None:
+        return
+    print(f"ingest-checkpoint {name}", file=sys.stderr, flush=True)
+    prefix, _, seconds = delay.rpartition("=")
+    if name.startswith(prefix):
+        time.sleep(float(seconds or 0))
+
 
 @dataclass
 class IngestSummary:
     files: int = 0
     chunks: int = 0
     embedded: int = 0
+    refitted: int = 0  # rewritten with their stored vector (metadata changed, text did not)
     deleted: int = 0
     tokens: int = 0
     seconds: float = 0.0
@@ -52,9 +75,10 @@ class IngestSummary:
         return max(self.chunk_chars, default=0)
 
     def describe(self) -> str:
+        refitted = f"{self.refitted} metadata updated, " if self.refitted else ""
         return (
-            f"Ingested {self.files} file(s): {self.chunks} chunks ({self.embedded} embedded, "
-            f"{self.chunks - self.embedded} unchanged, {self.deleted} deleted), {self.tokens} tokens, "
+            f"Ingested {self.files} file(s): {self.chunks} chunks ({self.embedded} embedded, {refitted}"
+            f"{max(0, self.chunks - self.embedded - self.refitted)} unchanged, {self.deleted} deleted), {self.tokens} tokens, "
             f"chunk size median {self.median_chars:.0f} / max {self.max_chars} characters, {self.seconds:.1f} s."
         )
 
@@ -86,11 +110,81 @@ def chunk_metadata(chunk: Chunk, doc: SourceDocument) -> dict:
     return meta
 
 
+def _vector_ok(vector, dim: int) -> bool:
+    return vector is not None and len(vector) == dim and all(math.isfinite(float(x)) for x in vector)
+
+
 def _healthy(stored: dict | None, chunk: Chunk, dim: int) -> bool:
     if not stored or stored["text"] != chunk.text or stored["meta"] != chunk.meta:
         return False
-    vector = stored["embedding"]
-    return vector is not None and len(vector) == dim and all(math.isfinite(float(x)) for x in vector)
+    return _vector_ok(stored["embedding"], dim)
+
+
+def _unsearchable(col, ids: list[str], vectors: list) -> set[str]:
+    """Ids whose own vector does not find them in the vector index.
+
+    Chroma can report a record through get() and count() while the index lacks it (a SIGKILL
+    during an upsert can leave the write-ahead log unapplied: chroma-core/chroma#7678), so the
+    record would never come back from a query. Each vector must find itself at distance ~0.
+    """
+    bad: set[str] = set()
+    # Identical passages in several documents share a vector, so a record can be crowded out
+    # of a short result list by its twins: look deeper, and accept a list full of exact twins.
+    n = min(10, col.count())
+    for i in range(0, len(ids), 256):
+        got = col.query(query_embeddings=vectors[i : i + 256], n_results=n, include=["distances"])
+        for cid, found, distances in zip(ids[i : i + 256], got["ids"], got["distances"]):
+            if any(f == cid and d < 1e-3 for f, d in zip(found, distances)):
+                continue
+            if len(distances) == n and all(d < 1e-3 for d in distances):
+                continue
+            bad.add(cid)
+    return bad
+
+
+def _write(col, batch: list[Chunk], vectors: list, *, replace: bool = False) -> None:
+    ids = [c.id for c in batch]
+    if replace:  # a damaged record: upserting over it may not repair it, so delete and add again
+        col.delete(ids=ids)
+    col.upsert(ids=ids, documents=[c.text for c in batch], metadatas=[c.meta for c in batch], embeddings=vectors)
+
+
+def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, bar) -> tuple[int, int]:
+    """Make every chunk present, equal and searchable; returns (embedded, rewritten without embedding)."""
+    ids = [c.id for c in chunks]
+    stored = store.get_chunks(col, ids, embeddings=True)
+    todo = [c for c in chunks if not _healthy(stored.get(c.id), c, dim)]
+    # Same text, different metadata (e.g. a new title in .meta.json): keep the stored vector.
+    refit = [c for c in todo if stored.get(c.id) and stored[c.id]["text"] == c.text and _vector_ok(stored[c.id]["embedding"], dim)]
+    refit_ids = {c.id for c in refit}
+    fresh = [c for c in todo if c.id not in refit_ids]
+    for n, i in enumerate(range(0, len(refit), EMBED_BATCH), start=1):
+        batch = refit[i : i + EMBED_BATCH]
+        _checkpoint(f"refit {n}")
+        _write(col, batch, [list(stored[c.id]["embedding"]) for c in batch])
+    bar.reset(total=len(fresh))
+    embedded = 0
+    for attempt in range(2):
+        for n, i in enumerate(range(0, len(fresh), EMBED_BATCH), start=1):
+            batch = fresh[i : i + EMBED_BATCH]
+            _checkpoint(f"embed {n}")
+            vectors = embedder.embed_passages([c.index_text for c in batch])
+            _checkpoint(f"upsert {n}")
+            _write(col, batch, vectors, replace=attempt > 0)
+            embedded += len(batch)
+            bar.update(len(batch))
+        # Verify before the manifest names these ids: read back, then search each vector.
+        stored = store.get_chunks(col, ids, embeddings=True)
+        healthy = [c for c in chunks if _healthy(stored.get(c.id), c, dim)]
+        damaged = {c.id for c in chunks} - {c.id for c in healthy}
+        damaged |= _unsearchable(col, [c.id for c in healthy], [list(stored[c.id]["embedding"]) for c in healthy])
+        if not damaged:
+            return embedded, len(refit)
+        logger.warning("%s chunks are damaged in the store; writing them again", len(damaged))
+        fresh = [c for c in chunks if c.id in damaged]
+    raise StoreError(
+        f"{len(damaged)} chunks stay damaged in the store after a rewrite. Rebuild it: python -m ingest --rebuild"
+    )
 
 
 def ingest(
@@ -106,6 +200,7 @@ def ingest(
     documents = [load(path) for path in files]  # fail before touching the store
     summary = IngestSummary(files=len(documents))
     with ingest_lock(settings.data_dir):
+        _checkpoint("locked")
         embedder = embedder or get_embedder(settings)
         dim = len(embedder.embed_query("维度"))
         store = ChunkStore(settings)
@@ -115,32 +210,26 @@ def ingest(
         for doc in documents:
             chunks = prepare_chunks(doc, settings)
             ids = [c.id for c in chunks]
-            stored = store.get_chunks(col, ids, embeddings=True)
-            todo = [c for c in chunks if not _healthy(stored.get(c.id), c, dim)]
-            bar = tqdm(total=len(todo), desc=doc.source[:40], unit="chunk", disable=not progress or not todo, leave=False)
-            for i in range(0, len(todo), EMBED_BATCH):
-                batch = todo[i : i + EMBED_BATCH]
-                vectors = embedder.embed_passages([c.index_text for c in batch])
-                col.upsert(
-                    ids=[c.id for c in batch],
-                    documents=[c.text for c in batch],
-                    metadatas=[c.meta for c in batch],
-                    embeddings=vectors,
-                )
-                bar.update(len(batch))
-            bar.close()
+            bar = tqdm(total=0, desc=doc.source[:40], unit="chunk", disable=not progress, leave=False)
+            try:
+                embedded, refitted = _sync_document(col, store, chunks, embedder, dim, bar)
+            finally:
+                bar.close()
             doc_meta = {k: v for k, v in doc.meta.items() if isinstance(v, (str, int, float, bool))}
             doc_meta.update(path=str(doc.path.resolve()), title=doc.title, chunks=len(ids))
+            _checkpoint("manifest")
             store.write_manifest(doc.source, ids, doc_meta)
             stale = sorted(set(store.ids_where(col, {"source": doc.source})) - set(ids))
             if stale:
+                _checkpoint("delete")
                 col.delete(ids=stale)
             summary.chunks += len(chunks)
-            summary.embedded += len(todo)
+            summary.embedded += embedded
+            summary.refitted += refitted
             summary.deleted += len(stale)
             summary.tokens += sum(c.tokens for c in chunks)
             summary.chunk_chars.extend(len(c.text) for c in chunks)
             summary.sources.append(doc.source)
-            logger.info("ingested %s: %s chunks, %s embedded, %s deleted", doc.source, len(chunks), len(todo), len(stale))
+            logger.info("ingested %s: %s chunks, %s embedded, %s refitted, %s deleted", doc.source, len(chunks), embedded, refitted, len(stale))
     summary.seconds = time.perf_counter() - started
     return summary

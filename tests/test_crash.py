@@ -1,0 +1,306 @@
+"""An ingest killed with SIGKILL at any point, then re-run, leaves exactly the expected store.
+
+`python -m ingest` runs as a subprocess. With CHATBOT_TEST_INGEST_DELAY set (test-only hook
+in ingest/pipeline.py) it prints "ingest-checkpoint NAME" at: locked, refit N, embed N,
+upsert N, manifest, delete; "NAME=SECONDS" makes it pause at that checkpoint, so a kill
+lands at a known point. Kills without a pause land inside the next call (embedding,
+Chroma's upsert or delete).
+
+After each kill the last complete state must still be readable (the manifest's ids are
+present and healthy); after the re-run the store is checked exhaustively: every expected
+chunk with its exact text, metadata and a finite 384-d vector that finds itself in the
+index, nothing extra, the manifest's ids, and the retriever's lexical index.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from chatbot.embedders import get_embedder
+from chatbot.errors import StoreNotReadyError
+from chatbot.lexical import LexicalIndex
+from chatbot.retrieval import Retriever
+from chatbot.settings import Settings
+from chatbot.store import ChunkStore
+from ingest.loaders import discover, load
+from ingest.pipeline import prepare_chunks
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+SEEDS = ROOT / "seeds"
+REPORT = "zhangjiajie_2023_government_work_report_p2.txt"
+META = "zhangjiajie_2023_government_work_report_p2.meta.json"
+DIM = 384
+
+
+class Ingest:
+    """`python -m ingest --quiet PATH` in the background; its checkpoints are read from stderr."""
+
+    def __init__(self, path: Path, delay: str | None = None, args: tuple[str, ...] = ()) -> None:
+        env = dict(os.environ)
+        env.pop("CHATBOT_TEST_INGEST_DELAY", None)
+        if delay is not None:
+            env["CHATBOT_TEST_INGEST_DELAY"] = delay
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ingest", "--quiet", *args, str(path)], cwd=ROOT, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:  # type: ignore[union-attr]
+            self.stderr.append(line)
+            self.lines.put(line.strip())
+        self.lines.put(None)
+
+    def wait_for(self, checkpoint: str, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                self.kill()
+                pytest.fail(f"no checkpoint {checkpoint!r} within {timeout} s: {''.join(self.stderr)[-2000:]}")
+            if line is None:
+                self.finish()
+                pytest.fail(f"ingest ended before checkpoint {checkpoint!r}: {''.join(self.stderr)[-2000:]}")
+            if line == f"ingest-checkpoint {checkpoint}":
+                return
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.finish()
+        assert self.proc.returncode == -signal.SIGKILL
+
+    def finish(self, timeout: float = 300) -> tuple[int, str, str]:
+        out = self.proc.stdout.read() if self.proc.stdout else ""  # type: ignore[union-attr]
+        self.proc.wait(timeout)
+        self._reader.join(10)
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        self.proc.stderr.close()  # type: ignore[union-attr]
+        return self.proc.returncode, out, "".join(self.stderr)
+
+
+def run_ingest(path: Path) -> str:
+    rc, out, err = Ingest(path).finish()
+    assert rc == 0, err
+    return out
+
+
+def expected_chunks(path: Path, settings: Settings) -> dict:
+    return {c.id: c for doc in (load(p) for p in discover([path])) for c in prepare_chunks(doc, settings)}
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return get_embedder(Settings())
+
+
+def check_readable(settings: Settings) -> dict[str, list[str]]:
+    """After a kill: what readers see (the manifest) is complete and healthy. Returns the manifest ids."""
+    with ChunkStore(settings) as store:
+        manifest = store.read_manifest()
+        ids = [cid for entry in manifest.values() for cid in entry["ids"]]
+        if not ids:
+            return {}
+        col = store.client.get_collection(settings.collection)
+        got = ChunkStore.get_chunks(col, ids, embeddings=True)
+        assert set(got) == set(ids), "the manifest names chunks that are not in the store"
+        for cid in ids:
+            vector = got[cid]["embedding"]
+            assert vector is not None and len(vector) == DIM and all(math.isfinite(float(x)) for x in vector)
+        return {source: entry["ids"] for source, entry in manifest.items()}
+
+
+def check_exhaustively(settings: Settings, path: Path, embedder) -> None:
+    expected = expected_chunks(path, settings)
+    with ChunkStore(settings) as store:
+        col = store.client.get_collection(settings.collection)
+        got = col.get(include=["documents", "metadatas", "embeddings"])
+        assert len(got["ids"]) == len(set(got["ids"])) == col.count()
+        assert set(got["ids"]) == set(expected), (
+            f"missing {sorted(set(expected) - set(got['ids']))[:5]}, extra {sorted(set(got['ids']) - set(expected))[:5]}"
+        )
+        vectors = []
+        for cid, text, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            assert text == expected[cid].text, cid
+            assert meta == expected[cid].meta, cid
+            assert vector is not None and len(vector) == DIM, cid
+            assert all(math.isfinite(float(x)) for x in vector), cid
+            vectors.append([float(x) for x in vector])
+        # every vector is in the index: it finds its own record first
+        found = col.query(query_embeddings=vectors, n_results=1, include=["distances"])
+        for cid, ids, distances in zip(got["ids"], found["ids"], found["distances"]):
+            assert ids == [cid] and distances[0] < 1e-3, f"{cid} is not searchable"
+        manifest = store.read_manifest()
+        order = [c.id for c in expected.values()]
+        assert [cid for entry in manifest.values() for cid in entry["ids"]] == order
+    retriever = Retriever(settings, embedder)
+    try:
+        assert list(retriever._ids) == order
+        assert {cid: c["text"] for cid, c in retriever.chunks.items()} == {cid: c.text for cid, c in expected.items()}
+        reference = LexicalIndex(order, [expected[c].meta["terms"].split() for c in order])
+        assert retriever._state.lexical.ids == reference.ids
+        assert retriever._state.lexical._df == reference._df
+    finally:
+        retriever.store.close()
+
+
+def modified_seeds(tmp_path: Path, *, title: str | None = None, edit: bool = True) -> Path:
+    folder = tmp_path / "seeds-modified"
+    folder.mkdir(exist_ok=True)
+    text = (SEEDS / REPORT).read_text(encoding="utf-8")
+    if edit:
+        assert "7.5%左 右" in text and "矿山全部建成绿色矿山。" in text
+        text = text.replace("7.5%左 右", "9.9%左 右", 1).replace("矿山全部建成绿色矿山。", "矿山全部建成绿色矿山和示范矿山。", 1)
+    (folder / REPORT).write_text(text, encoding="utf-8")
+    meta = json.loads((SEEDS / META).read_text(encoding="utf-8"))
+    if title:
+        meta["title"] = title
+    (folder / META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def test_fresh_ingest_killed_at_four_points_then_completed(isolated_data_dir, embedder):
+    settings = Settings()
+    # 1. 0.5 s in: still starting up, or just holding the lock
+    run = Ingest(SEEDS)
+    time.sleep(0.5)
+    run.kill()
+    assert check_readable(settings) == {}
+    # 2. during the embedding of the second batch (the first one is stored)
+    run = Ingest(SEEDS, delay="none=0")
+    run.wait_for("upsert 1")
+    run.wait_for("embed 2")
+    run.kill()
+    assert check_readable(settings) == {}
+    # 3. right as an upsert starts (the kill lands inside Chroma's write)
+    run = Ingest(SEEDS, delay="none=0")
+    run.wait_for("upsert 1")
+    run.kill()
+    assert check_readable(settings) == {}
+    # 4. everything upserted, the manifest not yet written
+    run = Ingest(SEEDS, delay="manifest=120")
+    run.wait_for("manifest")
+    run.kill()
+    assert check_readable(settings) == {}  # readers still see nothing: no half ingest is served
+    with pytest.raises(StoreNotReadyError):
+        Retriever(settings, embedder).store.close()
+
+    out = run_ingest(SEEDS)
+    assert "109 chunks (0 embedded, 109 unchanged, 0 deleted)" in out, out  # nothing left but the manifest
+    check_exhaustively(settings, SEEDS, embedder)
+
+
+def test_modified_report_killed_during_upsert_before_and_during_delete(store_copy, tmp_path, embedder):
+    settings = Settings()
+    original = check_readable(settings)[REPORT]
+    seeds = modified_seeds(tmp_path)
+    new_ids = list(expected_chunks(seeds, settings))
+    assert len(set(new_ids) - set(original)) >= 2 and len(set(original) - set(new_ids)) >= 2
+    # 5. inside the upsert of the changed chunks: readers keep the old report
+    run = Ingest(seeds, delay="none=0")
+    run.wait_for("upsert 1")
+    run.kill()
+    assert check_readable(settings)[REPORT] == original
+    # 6. manifest written, stale chunks not yet deleted: readers see the new report
+    run = Ingest(seeds, delay="delete=120")
+    run.wait_for("delete")
+    run.kill()
+    assert check_readable(settings)[REPORT] == new_ids
+    # 7. the re-run finds the stale chunks and is killed as it deletes them
+    run = Ingest(seeds, delay="none=0")
+    run.wait_for("delete")
+    run.kill()
+    assert check_readable(settings)[REPORT] == new_ids
+
+    out = run_ingest(seeds)
+    assert "(0 embedded" in out, out
+    check_exhaustively(settings, seeds, embedder)
+
+
+def test_metadata_change_killed_while_rewriting_present_ids(store_copy, tmp_path, embedder):
+    """Upserts over ids already present (chroma-core/chroma#7678's case), killed midway."""
+    settings = Settings()
+    seeds = modified_seeds(tmp_path, title="张家界市2023年政府工作报告（修订标题）", edit=False)
+    # 8. killed as the second batch of present ids is rewritten (metadata only: no embedding)
+    run = Ingest(seeds, delay="none=0")
+    run.wait_for("refit 2")
+    run.kill()
+    check_readable(settings)
+    out = run_ingest(seeds)
+    assert "109 chunks (0 embedded" in out, out
+    check_exhaustively(settings, seeds, embedder)
+
+
+def test_second_ingest_is_refused_and_queries_answer_from_the_last_complete_state(store_copy, tmp_path):
+    settings = Settings()
+    original = check_readable(settings)[REPORT]
+    seeds = modified_seeds(tmp_path)
+    # A slowed ingest of the modified report: its new chunks are stored, the manifest is not written.
+    run = Ingest(seeds, delay="manifest=120")
+    try:
+        run.wait_for("manifest")
+        second = subprocess.run([sys.executable, "-m", "ingest", "--quiet", str(seeds)], cwd=ROOT,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode != 0
+        assert "Another ingest is running" in second.stderr, second.stderr
+
+        asked = subprocess.run([sys.executable, "-m", "chatbot", "ask", "2023年地区生产总值预期增长多少？", "--json"],
+                               cwd=ROOT, capture_output=True, text=True, timeout=120)
+        assert asked.returncode == 0, asked.stderr
+        answer = json.loads(asked.stdout)
+        assert any("An ingest is running" in w for w in answer["warnings"]), answer["warnings"]
+        assert "7.5%" in answer["answer"] and "9.9%" not in answer["answer"], answer["answer"]
+        assert {c["chunk_id"] for c in answer["citations"]} <= set(original)
+        assert {c["chunk_id"] for c in answer["contexts"]} <= set(original)
+    finally:
+        run.kill()
+    assert check_readable(settings)[REPORT] == original
+
+
+def test_damaged_records_are_found_and_rewritten(store_copy, embedder, monkeypatch):
+    """What a torn write looks like to the pipeline: a changed document, changed metadata, a lost
+    record, and a record the index cannot find (simulated): all repaired by one re-run."""
+    from ingest import pipeline
+
+    settings = Settings()
+    ids = check_readable(settings)[REPORT]
+    with ChunkStore(settings) as store:
+        col = store.client.get_collection(settings.collection, embedding_function=None)
+        got = col.get(ids=ids[:2], include=["documents", "metadatas", "embeddings"])
+        rows = {cid: (doc, meta, [float(x) for x in vec]) for cid, doc, meta, vec
+                in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])}
+        col.upsert(ids=[ids[0]], documents=["损坏的文本"], metadatas=[rows[ids[0]][1]], embeddings=[rows[ids[0]][2]])
+        col.upsert(ids=[ids[1]], documents=[rows[ids[1]][0]], metadatas=[{**rows[ids[1]][1], "terms": "损坏"}],
+                   embeddings=[rows[ids[1]][2]])
+        col.delete(ids=[ids[2]])
+    real, calls = pipeline._unsearchable, []
+
+    def once_unsearchable(col, chunk_ids, vectors):
+        calls.append(len(chunk_ids))
+        return {ids[3]} if len(calls) == 1 else real(col, chunk_ids, vectors)
+
+    monkeypatch.setattr(pipeline, "_unsearchable", once_unsearchable)
+    summary = pipeline.ingest([SEEDS], settings, progress=False, embedder=embedder)
+    assert summary.embedded == 2 + 1 and summary.refitted == 1  # 2 re-embedded, then the unsearchable one; 1 metadata fix
+    assert len(calls) == 2
+    monkeypatch.setattr(pipeline, "_unsearchable", real)
+    check_exhaustively(settings, SEEDS, embedder)
