@@ -43,7 +43,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from chatbot.core import open_chatbot
 
     bot = open_chatbot(progress=not args.json)
-    answer = bot.ask(args.question, _load_history(args.history), k=args.k, backend=args.backend, model=args.model)
+    where = {key: value for key, value in (("city", args.city), ("year", args.year), ("source", args.source)) if value is not None}
+    answer = bot.ask(args.question, _load_history(args.history), k=args.k, backend=args.backend, model=args.model, where=where or None)
     if args.json:
         print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
     else:
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", default=None, help="extractive (default), openai or ollama")
     ask.add_argument("--model", default=None)
     ask.add_argument("--history", type=Path, default=None, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
+    ask.add_argument("--city", default=None, help="only the report of this city (as in its .meta.json, e.g. 张家界)")
+    ask.add_argument("--year", type=int, default=None, help="only the report of this year")
+    ask.add_argument("--source", default=None, help="only this source file (its file name)")
     ask.set_defaults(func=cmd_ask)
 
     chat = sub.add_parser("chat", help="a terminal conversation that keeps history")

@@ -56,9 +56,11 @@ class Chatbot:
                 f"问题太长（{len(text)} 字），请缩短到 {limit} 字以内。 (The question has {len(text)} characters; the limit is {limit}.)"
             )
         k = self.settings.top_k if k is None else k
-        if not isinstance(k, int) or not 1 <= k <= self.settings.max_top_k:
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= self.settings.max_top_k:
             raise InputError(f"k must be a whole number from 1 to {self.settings.max_top_k}.")
         messages: list[Message] = []
+        if history is not None and not isinstance(history, (list, tuple)):
+            raise InputError('History must be a list of {"role": "user"|"assistant", "content": str} objects.')
         for item in history or []:
             try:
                 message = item if isinstance(item, Message) else Message.model_validate(item)
@@ -81,6 +83,9 @@ class Chatbot:
             for backend in self._backends.values():
                 backend.close()
             self._backends.clear()
+        close_store = getattr(self.retriever.store, "close", None)
+        if close_store is not None:
+            close_store()
 
     # --- answering --------------------------------------------------------
     def retrieve(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None) -> list[Passage]:
@@ -113,6 +118,13 @@ class Chatbot:
         # 今年/去年 mean the report's year, not today; the user sees how they were read.
         standalone = resolve_relative_years(standalone, self.settings.report_year)
         yield Event("standalone", standalone)
+        if where is None:  # many reports: a question naming a city/year searches that report only
+            from chatbot.routing import describe, route
+
+            where = route(standalone, self.retriever.documents)
+            if where:
+                warnings.append(describe(where))
+                yield Event("notice", warnings[-1])
         passages = self.retrieve(standalone, k, mode=mode, where=where)
         yield Event("passages", passages)
 
@@ -184,7 +196,14 @@ def _cap(text: str, limit: int, warnings: list[str]) -> str:
     if len(text) <= limit:
         return text
     warnings.append(f"The answer was cut at {limit} characters.")
-    return text[:limit] + "…"
+    cut = text[:limit]
+    # end on a sentence, and never inside a citation marker such as "[1"
+    boundary = max(cut.rfind(mark) for mark in "。！？；.!?")
+    if boundary >= limit // 2:
+        cut = cut[: boundary + 1]
+    elif "[" in cut[-4:]:
+        cut = cut[: cut.rfind("[")]
+    return cut + "…"
 
 
 def open_chatbot(settings: Settings | None = None, *, auto_ingest: bool = True, progress: bool = False) -> Chatbot:

@@ -94,3 +94,13 @@ def test_first_use_ingests_the_seeds(isolated_data_dir):
 
     bot = open_chatbot()
     assert len(bot.retriever) > 40
+
+
+def test_cli_limits_a_question_to_one_document(built_store):
+    env = {"CHATBOT_DATA_DIR": str(built_store), "PATH": "/usr/bin:/bin"}
+    base = [sys.executable, "-m", "chatbot", "ask", "今年GDP增长目标是多少？", "--json"]
+    same = subprocess.run(base + ["--city", "张家界", "--year", "2023"], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert "7.5%" in json.loads(same.stdout)["answer"]
+    other = subprocess.run(base + ["--city", "常德"], capture_output=True, text=True, cwd=ROOT, env=env)
+    data = json.loads(other.stdout)
+    assert data["refused"] and data["contexts"] == []

@@ -1,0 +1,144 @@
+"""Route a question to the report(s) it names: a metadata filter for retrieval.
+
+With many reports in the store (several cities, several years), a question that
+names a city or a year must not be answered from another city's or year's
+report, however similar its wording. `route()` turns what the question names
+into a Chroma-style filter on the chunk metadata (`{"city": ..., "year": ...}`),
+which `Retriever.search(where=...)` applies to both the dense and the BM25 side.
+
+Rules
+-----
+* One document (or none) in the store: `None`, nothing to choose.
+* City: a city of the store named in the question, by its stored name (张家界, 湘西州),
+  its short or long form (湘西 / 湘西州, 张家界 / 张家界市) or its English name
+  (`city_en`: Zhangjiajie). Region words that contain a city name without meaning it
+  (湘西北, 湘南湘西) do not count. Two or more cities named (a comparison): no city filter.
+* Year: "2022年", "2022 年", "二〇二二年", or a bare 2022 in an English question. The core
+  resolves 今年/去年/明年 to years *before* routing (against `CHATBOT_REPORT_YEAR`), so "去年"
+  arrives here as "2022年". Two or more years named: no year filter.
+* Which report a year X means. The report of year Y reviews year Y−1 (一、Y−1年工作回顾:
+  results, figures achieved) and plans year Y (二、Y年工作安排: targets, tasks). So:
+    - a question about plans (目标, 预期, 计划, 安排, 任务, 打算, 力争, target, plan, goal …)
+      of year X goes to the report of year X ("2023年GDP增长目标" → the 2023 report);
+    - any other question about year X asks what happened in X, which the report of year
+      X+1 reviews ("2022年粮食产量" → the 2023 report, not the 2022 one); result words
+      (完成, 实现了, 取得, 成效, 回顾 …) win over plan words ("2022年目标完成了吗" → 2023).
+  The preferred report is used if it exists (for the named city, if any), else the other
+  one (X+1 for a plan, X for a result); if neither exists, no year filter.
+* Only what exists: each key is kept only if some document has that value (together with
+  the other key); a filter that would keep every document is dropped (`None`).
+
+The filter restricts the search; it does not answer. If the question names a city that is
+not in the store (长沙 when only 张家界 is ingested) there is no filter, and the answerer's
+own year/coverage checks decide. Callers who pass an explicit `where` (for example
+`{"source": "xiangxi_2023_government_work_report_p2.txt"}`) are not routed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_YEAR_CN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+_YEAR_HAN = re.compile(r"([〇零○一二三四五六七八九]{4})\s*年")
+_YEAR_EN = re.compile(r"\b((?:19|20)\d{2})\b")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# Region words that contain a city's name but do not mean the city.
+_NOT_CITIES = ("湘西北", "湘南湘西", "湘西南")
+
+_PLAN = re.compile(
+    r"目标|预期|计划|安排|任务|打算|部署|力争|准备|将要|要求|思路|重点工作|工作重点|"
+    r"\b(?:target|targets|plan|plans|planned|goal|goals|aim|aims|expected|expect|will)\b",
+    re.I,
+)
+_RESULT = re.compile(
+    r"完成|实现了|取得|成效|成绩|成果|回顾|达到了|增长了|下降了|实际|"
+    r"\b(?:achieved|actual|actually|result|results|reached|grew|outcome)\b",
+    re.I,
+)
+
+
+def named_years(question: str) -> list[int]:
+    """Years the question names, in order, without repeats."""
+    found = [int(y) for y in _YEAR_CN.findall(question)]
+    found += [int("".join(_CN_DIGITS[c] for c in y)) for y in _YEAR_HAN.findall(question)]
+    if not _HAN.search(question):
+        found += [int(y) for y in _YEAR_EN.findall(question)]
+    return list(dict.fromkeys(found))
+
+
+def city_aliases(city: str, city_en: str | None = None) -> set[str]:
+    """张家界 → {张家界, 张家界市}; 湘西州 → {湘西州, 湘西, 湘西市}; plus the English name."""
+    base = re.sub(r"(土家族苗族自治州|自治州|地区|市|州)$", "", city) or city
+    aliases = {city, base}
+    if len(base) >= 2:
+        aliases |= {base + "市", base + "州"}
+    if city_en:
+        aliases.add(city_en)
+    return {a for a in aliases if len(a) >= 2}
+
+
+def named_cities(question: str, documents: dict[str, dict]) -> list[str]:
+    """Stored city values the question names (longest alias wins where names overlap)."""
+    text = question
+    for phrase in _NOT_CITIES:
+        text = text.replace(phrase, "□" * len(phrase))
+    pairs = sorted(
+        {(alias, meta["city"]) for meta in documents.values() if meta.get("city")
+         for alias in city_aliases(str(meta["city"]), meta.get("city_en"))},
+        key=lambda pair: -len(pair[0]),
+    )
+    found: list[str] = []
+    for alias, city in pairs:
+        pattern = re.escape(alias) if _HAN.search(alias) else r"\b" + re.escape(alias) + r"\b"
+        hit = re.search(pattern, text, flags=re.I)
+        if hit:
+            if city not in found:
+                found.append(city)
+            text = text[: hit.start()] + "□" * len(alias) + text[hit.end() :]
+    return found
+
+
+def asks_plan(question: str) -> bool:
+    """Whether the question asks for a plan/target rather than a result (results win)."""
+    return bool(_PLAN.search(question)) and not _RESULT.search(question)
+
+
+def report_year_for(year: int, question: str, available: Iterable[object]) -> int | None:
+    """The report that answers a question about `year`: see the module docstring."""
+    years = set(available)
+    order = (year, year + 1) if asks_plan(question) else (year + 1, year)
+    return next((y for y in order if y in years), None)
+
+
+def route(question: str, documents: dict[str, dict]) -> dict | None:
+    """A metadata filter ({"city": ..., "year": ...}) for the reports the question names, or None."""
+    metas = [m for m in documents.values() if isinstance(m, dict)]
+    if len(metas) <= 1:
+        return None
+    where: dict = {}
+    cities = named_cities(question, documents)
+    if len(cities) == 1:
+        where["city"] = cities[0]
+    pool = [m for m in metas if "city" not in where or m.get("city") == where["city"]]
+    years = named_years(question)
+    if len(years) == 1:
+        year = report_year_for(years[0], question, (m.get("year") for m in pool))
+        if year is not None:
+            where["year"] = year
+    if not where:
+        return None
+    kept = [m for m in metas if all(m.get(key) == value for key, value in where.items())]
+    if not kept or len(kept) == len(metas):
+        return None
+    return where
+
+
+def describe(where: dict) -> str:
+    """A one-line notice saying which reports were searched."""
+    parts = [str(where["city"])] if "city" in where else []
+    parts += [f"{where['year']}年"] if "year" in where else []
+    parts += [str(where["source"])] if "source" in where else []
+    label = " ".join(parts) or ", ".join(f"{k}={v}" for k, v in where.items())
+    return f"只检索了 {label} 的报告（问题中提到）。Searched only the report(s) for {label}, as named in the question."
