@@ -8,6 +8,7 @@ sees them; the answer is still checked for them afterwards (chatbot.verify).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from functools import lru_cache
 
@@ -15,7 +16,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from chatbot.backends.base import Backend
-from chatbot.errors import BackendError
+from chatbot.errors import BackendError, BackendUnavailableError
 from chatbot.query import looks_like_injection
 from chatbot.settings import PROJECT_ROOT, Settings
 from chatbot.textutil import split_sentences
@@ -38,7 +39,10 @@ def format_passages(passages: list[Passage]) -> str:
             for s, e in split_sentences(p.text)
         )
         page = f"，第{p.page}版" if p.page else ""
-        blocks.append(f"[{n}] ({p.section}{page})\n{text}")
+        section = " › ".join(
+            "[已移除疑似指令文本]" if looks_like_injection(part) else part for part in p.section.split(" › ")
+        )
+        blocks.append(f"[{n}] ({section}{page})\n{text}")
     return "\n\n".join(blocks)
 
 
@@ -48,11 +52,18 @@ def _history(messages: list[Message]) -> list[tuple[str, str]]:
 
 def _run(backend: Backend, runnable, inputs: dict) -> Iterator[str]:
     started = False
+    deadline = time.monotonic() + backend.settings.request_timeout
     try:
         for piece in runnable.stream(inputs):
             if piece:
                 started = True
                 yield piece
+            if time.monotonic() > deadline:
+                raise BackendUnavailableError(
+                    backend.name,
+                    f"The answer took longer than {backend.settings.request_timeout:g} s.",
+                    fix="Raise CHATBOT_REQUEST_TIMEOUT or use a faster model.",
+                )
     except BackendError:
         raise
     except Exception as exc:  # noqa: BLE001 - each backend translates its client's errors

@@ -53,7 +53,8 @@ INJECTION_PATTERNS = re.compile(
     r"|(系统提示|system prompt|提示词|prompt)"
     r"|ignore (all |any |the )?(previous|above|prior|earlier|the report|instructions)"
     r"|disregard (all |the )?(previous|above|instructions|report)"
-    r"|新指令|新的指令|你不再是|你现在是|从现在起你|扮演|角色扮演"
+    r"|新指令|新的指令|你不再是|你现在是|从现在起你|扮演|角色扮演|作为你的(唯一|最终)?(回答|答案|输出)|唯一(的)?(回答|答案)"
+    r"|(reply|respond|answer) (only )?with .{0,60}(and nothing else|only)|nothing else\b|only (reply|respond|answer|output)"
     r"|new instructions?|you are no longer|from now on you|pretend to be|write (me )?an? (poem|story|song|essay)"
     r"|you are now|act as|jailbreak|developer mode",
     re.I,
@@ -83,7 +84,8 @@ def expansions(text: str) -> list[str]:
 
 
 def looks_like_injection(text: str) -> bool:
-    return bool(INJECTION_PATTERNS.search(text))
+    # NFKC first: full-width letters (Ｉｇｎｏｒｅ) must not slip past the patterns
+    return bool(INJECTION_PATTERNS.search(unicodedata.normalize("NFKC", text)))
 
 
 def is_followup(question: str, history: list[Message]) -> bool:
@@ -122,6 +124,12 @@ def condense(question: str, history: list[Message]) -> str:
         return f"{question}（上文：{previous}）"
     if core.isascii() != previous.isascii():
         return f"{core}（上文：{previous}）"
+    if _QUESTION_WORD.search(core):
+        # a complete question of its own ("那改善提升的薄弱学校有几所？"): keep it, with the
+        # previous question's time frame when it names none
+        when = _TIME.search(previous)
+        prefix = when.group() if when and not _TIME.search(core) else ""
+        return f"{prefix}{core}？"
     tokens = _cut(previous)
     topic = [i for i, t in enumerate(tokens) if t.strip() and t not in _FRAME_WORDS and re.search(r"\w", t) and not re.fullmatch(r"\d{4}年?", t)]
     if not topic:
@@ -131,6 +139,10 @@ def condense(question: str, history: list[Message]) -> str:
         last += 1
     rewritten = "".join(tokens[:first]) + core + "".join(tokens[last + 1 :])
     return rewritten if core not in _FRAME_WORDS else f"{core}：{previous}"
+
+
+_QUESTION_WORD = re.compile(r"几|多少|什么|哪|如何|怎么|是否|有没有|\b(how|what|which|who|when|where)\b", re.I)
+_TIME = re.compile(r"20\d\d年|今年|去年|明年|前年")
 
 
 def _cut(text: str) -> list[str]:

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     max_output_tokens: int = Field(800, ge=16, le=8192, validation_alias=_env("CHATBOT_MAX_OUTPUT_TOKENS"))
     connect_timeout: float = Field(5.0, gt=0, validation_alias=_env("CHATBOT_CONNECT_TIMEOUT"))
     read_timeout: float = Field(60.0, gt=0, validation_alias=_env("CHATBOT_READ_TIMEOUT"))
+    request_timeout: float = Field(
+        120.0, gt=0, validation_alias=_env("CHATBOT_REQUEST_TIMEOUT"),
+        description="Whole-answer deadline: a model that trickles tokens past it is cut off (extractive fallback).",
+    )
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("CHATBOT_OPENAI_MODEL"))

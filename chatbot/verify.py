@@ -34,9 +34,9 @@ class Verification:
 
 def planted_instructions(passages: list[Passage]) -> list[str]:
     """Sentences of the passages that read like instructions to a model."""
-    return [
-        p.text[s:e] for p in passages for s, e in split_sentences(p.text) if looks_like_injection(p.text[s:e])
-    ]
+    planted = [p.text[s:e] for p in passages for s, e in split_sentences(p.text) if looks_like_injection(p.text[s:e])]
+    planted += [part for p in passages for part in p.section.split(" › ") if looks_like_injection(part)]
+    return planted
 
 
 def _repeats(sentence: str, instruction: str, min_len: int = 8) -> bool:

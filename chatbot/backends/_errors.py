@@ -36,9 +36,11 @@ def from_status(name: str, status: int, where: str, model: str | None, detail: s
     return BackendError(name, f"{where} refused the request (HTTP {status}){': ' + detail if detail else ''}.")
 
 
-def unavailable(name: str, where: str, *, timeout: bool = False) -> BackendError:
+def unavailable(name: str, where: str, *, timeout: float | None = None) -> BackendError:
     if timeout:
-        return BackendUnavailableError(name, f"{where} did not answer in time.", fix="Check the server, or raise CHATBOT_READ_TIMEOUT.")
+        return BackendUnavailableError(
+            name, f"{where} did not answer in time ({timeout:g} s).", fix="Check the server, or raise CHATBOT_READ_TIMEOUT."
+        )
     return BackendUnavailableError(name, f"Cannot reach {where}.", fix=_REACH_FIX.get(name, ""))
 
 

@@ -52,7 +52,7 @@ class OllamaBackend(Backend):
         if isinstance(exc, ollama.ResponseError):
             return from_status(self.name, exc.status_code, self.where, self.model, str(exc.error)[:200])
         if isinstance(exc, httpx.TimeoutException):
-            return unavailable(self.name, self.where, timeout=True)
+            return unavailable(self.name, self.where, timeout=self.settings.read_timeout)
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) or (started and isinstance(exc, (httpx.HTTPError, ConnectionError))):
             return stream_cut(self.name, self.where)
         if isinstance(exc, (httpx.HTTPError, ConnectionError, OSError)):

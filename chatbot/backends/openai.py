@@ -62,7 +62,7 @@ class OpenAIBackend(Backend):
             detail = scrub(str(getattr(cause, "message", "")), [self._key()])[:200]
             return from_status(self.name, cause.status_code, self.where, self.model, detail)
         if isinstance(cause, openai.APITimeoutError):
-            return unavailable(self.name, self.where, timeout=True)
+            return unavailable(self.name, self.where, timeout=self.settings.read_timeout)
         if isinstance(cause, openai.APIConnectionError):
             return stream_cut(self.name, self.where) if started else unavailable(self.name, self.where)
         return BackendError(self.name, f"Unexpected failure: {type(exc).__name__}: {scrub(str(exc), [self._key()])[:200]}")
