@@ -115,15 +115,13 @@ def test_refusal_shows_refusal_box(app: AppTest, monkeypatch: pytest.MonkeyPatch
     assert not [h for h in app.get("html") if "<mark" in h.value], "a refusal has no source cards"
 
 
-def test_real_refusal_question_renders_consistently(app: AppTest) -> None:
-    """With the real core: the refusal box is shown exactly when the core refuses."""
-    ask(app, "张家界市长叫什么名字？")
+def test_real_core_refusal_shows_the_refusal_box(app: AppTest) -> None:
+    """With the real core: the report names this railway but gives no investment figure."""
+    ask(app, "张石铁路总投资多少？")
     turn = app.session_state["_zjj_session"].turns[-1]
-    assert turn.answer is not None and not app.error
-    boxes = [i.value for i in app.info if "报告中没有相关内容" in i.value]
-    assert bool(boxes) == turn.answer.refused
-    if not turn.answer.refused:
-        pytest.xfail("the core answered an out-of-scope question (张家界 mayor) instead of refusing")
+    assert turn.answer is not None and turn.answer.refused
+    assert [i.value for i in app.info if "报告中没有相关内容" in i.value]
+    assert not app.error
 
 
 def test_backend_down_warns_and_falls_back(app: AppTest) -> None:
