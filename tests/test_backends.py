@@ -85,19 +85,35 @@ def test_openai_failures_fall_back_to_extractive(built_store, openai_server, mod
     assert KEY not in json.dumps(answer.to_json_dict(), ensure_ascii=False)
 
 
-@pytest.mark.parametrize("mode, words", [("not_found", "ollama pull"), ("server_error", "internal error"), ("cut", "broke off")])
+@pytest.mark.parametrize(
+    "mode, words",
+    [("unauthorized", "credentials"), ("not_found", "ollama pull"), ("rate_limited", "rate-limiting"),
+     ("server_error", "internal error"), ("slow", "in time"), ("cut", "broke off")],
+)
 def test_ollama_failures_fall_back_to_extractive(built_store, ollama_server, mode, words):
-    ollama_server.mode = mode
+    ollama_server.mode, ollama_server.delay = mode, 5
     bot = make_bot(built_store, ollama_host=ollama_server.url)
     answer = bot.ask("今年GDP增长目标是多少？", backend="ollama")
     assert answer.fallback and "7.5%" in answer.answer
     assert any("[ollama]" in w and words in w for w in answer.warnings), answer.warnings
 
 
-def test_unreachable_backend_falls_back(built_store):
-    bot = make_bot(built_store, openai_base_url="http://127.0.0.1:9/v1")
-    answer = bot.ask("今年GDP增长目标是多少？", backend="openai")
-    assert answer.fallback and any("Cannot reach" in w for w in answer.warnings)
+@pytest.mark.parametrize("backend, setting", [("openai", {"openai_base_url": "http://127.0.0.1:9/v1"}), ("ollama", {"ollama_host": "http://127.0.0.1:9"})])
+def test_unreachable_backend_falls_back(built_store, backend, setting):
+    bot = make_bot(built_store, **setting)
+    answer = bot.ask("今年GDP增长目标是多少？", backend=backend)
+    assert answer.fallback and "7.5%" in answer.answer
+    assert any(f"[{backend}] Cannot reach" in w for w in answer.warnings), answer.warnings
+    health = bot.backend(backend).health()
+    assert not health.reachable and "Cannot reach" in health.detail
+
+
+def test_health_reports_reachable_servers(built_store, openai_server, ollama_server):
+    bot = make_bot(built_store, openai_base_url=openai_server.base_url, ollama_host=ollama_server.url)
+    assert bot.backend("openai").health().reachable
+    assert bot.backend("ollama").health().reachable
+    ollama_server.mode = "not_found"
+    assert "ollama pull" in bot.backend("ollama").health().detail
 
 
 def test_marker_to_a_missing_passage_is_removed(built_store, openai_server):
