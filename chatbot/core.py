@@ -71,6 +71,19 @@ class Chatbot:
             messages.append(Message(role=message.role, content=normalize_question(message.content)[: limit * 4]))
         return text, k, messages[-2 * self.settings.max_history_turns :] if self.settings.max_history_turns else []
 
+    def _base_year(self, question: str) -> int:
+        """今年 in "常德今年…" means the year of 常德's report when the store holds one city's report(s)."""
+        documents = self.retriever.documents
+        if len(documents) > 1:
+            from chatbot.routing import named_cities
+
+            cities = named_cities(question, documents)
+            if len(cities) == 1:
+                years = [int(m["year"]) for m in documents.values() if m.get("city") == cities[0] and m.get("year")]
+                if years:
+                    return max(years)
+        return self.settings.report_year
+
     def backend(self, name: str | None = None, model: str | None = None) -> Backend:
         key = (name or self.settings.backend, model)
         with self._lock:
@@ -116,7 +129,7 @@ class Chatbot:
             if note:
                 warnings.append(note)
         # 今年/去年 mean the report's year, not today; the user sees how they were read.
-        standalone = resolve_relative_years(standalone, self.settings.report_year)
+        standalone = resolve_relative_years(standalone, self._base_year(standalone))
         yield Event("standalone", standalone)
         if where is None:  # many reports: a question naming a city/year searches that report only
             from chatbot.routing import describe, route

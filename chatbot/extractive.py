@@ -141,6 +141,9 @@ def extract(question: str, passages: list[Passage], idf) -> Extraction:
         if not with_figures:
             return Extraction(refusal_text(question, "no_figure"), True, "no_figure", best_coverage)
         chosen = with_figures
+    # One answer, one report: never mix sentences of different documents (cities, years).
+    source = passages[chosen[0][2] - 1].source
+    chosen = [row for row in chosen if passages[row[2] - 1].source == source]
     chosen.sort(key=lambda row: (row[2], row[3]))
     parts = [_cite(sentence, n) for _, _, n, _, sentence in chosen]
     prefix = "According to the report: " if is_english(question) else ""
