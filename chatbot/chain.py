@@ -53,12 +53,14 @@ def _history(messages: list[Message]) -> list[tuple[str, str]]:
 def _run(backend: Backend, runnable, inputs: dict) -> Iterator[str]:
     started = False
     deadline = time.monotonic() + backend.settings.request_timeout
+    stream = runnable.stream(inputs)
     try:
-        for piece in runnable.stream(inputs):
+        for piece in stream:
             if piece:
                 started = True
                 yield piece
             if time.monotonic() > deadline:
+                _abandon(backend, stream)
                 raise BackendUnavailableError(
                     backend.name,
                     f"The answer took longer than {backend.settings.request_timeout:g} s.",
@@ -68,6 +70,16 @@ def _run(backend: Backend, runnable, inputs: dict) -> Iterator[str]:
         raise
     except Exception as exc:  # noqa: BLE001 - each backend translates its client's errors
         raise backend.translate(exc, started=started) from exc  # type: ignore[attr-defined]
+
+
+def _abandon(backend: Backend, stream) -> None:
+    """Stop a stream now: closing the client drops the connection, so the stream's cleanup
+    fails fast instead of reading the rest of the model's output."""
+    backend.close()
+    try:
+        stream.close()
+    except Exception:  # noqa: BLE001 - the connection is gone on purpose
+        logger.debug("abandoned stream of %s closed with an error", backend.name)
 
 
 def generate(backend: Backend, question: str, passages: list[Passage], history: list[Message], settings: Settings) -> Iterator[str]:

@@ -159,3 +159,16 @@ def test_planted_instruction_never_reaches_the_user(tmp_path, isolated_data_dir,
         prompt = json.dumps(server.last_request.json, ensure_ascii=False)
         assert CANARY not in prompt  # the planted sentence never reached the model
         assert CANARY not in answer.answer or not all(s.verified for s in answer.sentences)
+
+
+# Dropping the connection mid-stream is the point; LangChain's nested stream generators are
+# finalised later by the garbage collector and report the broken connection as "unraisable".
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_trickling_answer_is_cut_at_the_request_deadline(built_store, openai_server):
+    openai_server.reply = "地区生产总值增长7.5%左右[1]。" * 200
+    openai_server.chunk_chars, openai_server.chunk_delay = 2, 0.05  # ~50 s if read to the end
+    bot = make_bot(built_store, openai_base_url=openai_server.base_url, request_timeout=1.0)
+    answer = bot.ask("今年GDP增长目标是多少？", backend="openai")
+    assert answer.fallback and "7.5%" in answer.answer
+    assert any("longer than 1 s" in w for w in answer.warnings), answer.warnings
+    assert answer.latency_ms < 20_000  # the stream was dropped, not read to its end

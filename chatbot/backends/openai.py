@@ -45,12 +45,16 @@ class OpenAIBackend(Backend):
         from langchain_openai import ChatOpenAI
 
         options = self.Options(temperature=self.settings.temperature, max_tokens=self.settings.max_output_tokens)
+        compatible = bool(self.settings.openai_base_url)
         return ChatOpenAI(
             model=self.model,
             base_url=self.settings.openai_base_url,
             api_key=self._key(),  # type: ignore[arg-type]
             temperature=options.temperature,
-            max_tokens=options.max_tokens,
+            # langchain-openai sends the cap as max_completion_tokens, which OpenAI reads but
+            # compatible servers (llama.cpp, older vLLM) ignore: send them the classic max_tokens.
+            max_tokens=None if compatible else options.max_tokens,
+            extra_body={"max_tokens": options.max_tokens} if compatible else None,
             timeout=self._timeout(),
             max_retries=0,
             streaming=True,
