@@ -228,7 +228,7 @@ def time_queries(bot_retriever, real, questions: list[str], where_q: list[tuple[
         out["chroma raw"].append((time.perf_counter() - t) * 1000)
         query = build_query(q, 2023)
         t = time.perf_counter()
-        scores = r._lexical.scores(query.tokens)
+        scores = r._state.lexical.scores(query.tokens)
         np.argsort(-scores)[:40]
         out["bm25 raw"].append((time.perf_counter() - t) * 1000)
     for q, where in where_q:
