@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from _common import pct, rss_mb  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import numpy as np
 
@@ -58,17 +59,8 @@ _JITTER = itertools.count(1)
 _STRIP = re.compile(r"[\d.%\s]+")
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
 
 
 def wording_key(text: str) -> str:

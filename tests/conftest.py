@@ -49,3 +49,19 @@ def shared_bot(built_store):
     from chatbot.core import Chatbot
 
     return Chatbot(Settings(data_dir=built_store))
+
+
+_OPEN_BOTS: list = []
+
+
+def track(bot):
+    """Close this Chatbot after the test: LLM clients and Chroma HTTP clients hold sockets."""
+    _OPEN_BOTS.append(bot)
+    return bot
+
+
+@pytest.fixture(autouse=True)
+def close_tracked_bots():
+    yield
+    while _OPEN_BOTS:
+        _OPEN_BOTS.pop().close()

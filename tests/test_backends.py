@@ -9,6 +9,7 @@ import pytest
 
 from chatbot.core import Chatbot
 from chatbot.settings import Settings
+from tests.conftest import track
 from tests.fakes.llm_servers import FakeOllamaServer, FakeOpenAIServer
 
 KEY = "sk-canary-KEY-0123456789"
@@ -34,20 +35,9 @@ def ollama_server():
         yield server
 
 
-_open_bots: list[Chatbot] = []
-
-
-@pytest.fixture(autouse=True)
-def close_bots():
-    yield
-    while _open_bots:
-        _open_bots.pop().close()
-
-
 def make_bot(built_store, **overrides) -> Chatbot:
     settings = Settings(data_dir=built_store, openai_api_key=KEY, read_timeout=2.0, connect_timeout=1.0, **overrides)
-    _open_bots.append(Chatbot(settings))
-    return _open_bots[-1]
+    return track(Chatbot(settings))
 
 
 def test_openai_streams_a_cited_answer(built_store, openai_server):
@@ -149,7 +139,7 @@ def test_planted_instruction_never_reaches_the_user(tmp_path, isolated_data_dir,
     settings = Settings(openai_api_key=KEY, openai_base_url=openai_server.base_url, ollama_host=ollama_server.url)
     ingest([doc], settings, progress=False)
     bot = Chatbot(settings)
-    _open_bots.append(bot)
+    track(bot)
     offline = bot.ask("科技投入安排了多少资金？")
     assert CANARY not in offline.answer
     openai_server.reply = CANARY

@@ -22,7 +22,7 @@ from chatbot.core import Chatbot
 from chatbot.errors import InputError
 from chatbot.settings import Settings
 from chatbot.types import Answer
-from tests.conftest import ROOT, SEED
+from tests.conftest import ROOT, SEED, track
 from tests.fakes.llm_servers import FakeOllamaServer, FakeOpenAIServer
 
 KEY = "sk-hostile-test-key-000"
@@ -240,22 +240,11 @@ def test_zero_history_turns_ignores_history(shared_bot):
 
 # --- limits that need a model server ---------------------------------------------------
 
-_open_bots: list[Chatbot] = []
-
-
-@pytest.fixture(autouse=True)
-def close_bots():
-    yield
-    while _open_bots:
-        _open_bots.pop().close()
-
-
 def llm_bot(shared_bot, **overrides) -> Chatbot:
     """An LLM-backed bot over the session store (read only: it shares the session retriever)."""
     options = {"openai_api_key": KEY, "read_timeout": 2.0, "connect_timeout": 1.0, **overrides}
     settings = Settings(data_dir=shared_bot.settings.data_dir, **options)
-    _open_bots.append(Chatbot(settings, embedder=shared_bot.embedder, retriever=shared_bot.retriever))
-    return _open_bots[-1]
+    return track(Chatbot(settings, embedder=shared_bot.embedder, retriever=shared_bot.retriever))
 
 
 def test_history_sent_to_the_model_is_cut_to_max_history_turns(shared_bot):
@@ -440,7 +429,7 @@ def assert_not_presented(answer: Answer, plant_id: str) -> None:
 
 def planted_bot(planted_store: Settings, shared_bot, **update) -> Chatbot:
     bot = Chatbot(planted_store.model_copy(update=update), embedder=shared_bot.embedder)
-    _open_bots.append(bot)
+    track(bot)
     return bot
 
 
