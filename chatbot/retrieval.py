@@ -59,6 +59,15 @@ class _Snapshot:
     lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex([], []))
     chunks: dict[str, dict] = field(default_factory=dict)
     documents: dict[str, dict] = field(default_factory=dict)
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # metadata key -> values, built on demand
+
+    def column(self, key: str) -> np.ndarray:
+        """One metadata field of every chunk, in id order, for fast filtering."""
+        if key not in self.columns:
+            values = np.empty(len(self.ids), dtype=object)
+            values[:] = [self.chunks[c]["meta"].get(key) for c in self.ids]
+            self.columns[key] = values
+        return self.columns[key]
 
 
 class Retriever:
@@ -157,7 +166,7 @@ class Retriever:
             return None
         mask = np.ones(len(state.ids), dtype=bool)
         for key, value in where.items():
-            mask &= np.array([state.chunks[c]["meta"].get(key) == value for c in state.ids])
+            mask &= state.column(key) == value
         return mask
 
     @staticmethod

@@ -190,17 +190,23 @@ class ChunkStore:
         return {sid: json.loads(doc) for sid, doc in zip(got["ids"], got["documents"] or [])}
 
     def write_manifest(self, source: str, ids: Sequence[str], meta: dict) -> None:
-        record = json.dumps({"ids": list(ids), "meta": meta, "finished_at": time.time()}, ensure_ascii=False)
-        self.manifest().upsert(ids=[source], documents=[record], embeddings=[[0.0]])
+        finished_at = time.time()
+        record = json.dumps({"ids": list(ids), "meta": meta, "finished_at": finished_at}, ensure_ascii=False)
+        # the stamp also goes into the metadata, so polling for a new version need not decode id lists
+        self.manifest().upsert(ids=[source], documents=[record], metadatas=[{"finished_at": finished_at}], embeddings=[[0.0]])
 
     def remove_from_manifest(self, source: str) -> None:
         self.manifest().delete(ids=[source])
 
     def manifest_version(self) -> str:
         """Changes whenever an ingest completes; cheap to poll."""
-        got = self.manifest().get(include=["documents"])
-        stamps = sorted(f"{sid}:{json.loads(doc)['finished_at']}" for sid, doc in zip(got["ids"], got["documents"] or []))
-        return "|".join(stamps)
+        got = self.manifest().get(include=["metadatas"])
+        stamps = []
+        for sid, meta in zip(got["ids"], got["metadatas"] or []):
+            if not meta or "finished_at" not in meta:  # written by an older version: read the record
+                return "|".join(sorted(f"{s}:{e['finished_at']}" for s, e in self.read_manifest().items()))
+            stamps.append(f"{sid}:{meta['finished_at']}")
+        return "|".join(sorted(stamps))
 
     # --- chunks -----------------------------------------------------------
     @staticmethod
