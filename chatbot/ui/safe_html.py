@@ -77,20 +77,30 @@ def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, tit
     ]
     if title:
         parts.append(f'<h3 style="margin:.2rem 0 .8rem 0">{esc(title)}</h3>')
-    last_section = None
+    last_section, last_end, open_paragraph = None, None, False
     for chunk in chunks:
+        # Chunks that continue each other in the source (a long sentence cut at a clause end)
+        # flow in one paragraph, as printed; a new section or a gap starts a new paragraph.
+        continues = chunk.section == last_section and last_end is not None and chunk.start == last_end
+        if not continues and open_paragraph:
+            parts.append("</p>")
+            open_paragraph = False
         if chunk.section and chunk.section != last_section:
             parts.append(f'<p style="margin:1rem 0 .3rem 0;color:#555;font-weight:600;font-size:.9rem">{esc(chunk.section)}</p>')
-            last_section = chunk.section
+        last_section, last_end = chunk.section, chunk.end
+        if not open_paragraph:
+            parts.append('<p style="margin:.3rem 0">')
+            open_paragraph = True
         if chunk.chunk_id == cited_chunk_id:
             body = highlight(chunk.text, quote, mark_id=HIT_ID)
             anchor = "" if f'id="{HIT_ID}"' in body else f' id="{HIT_ID}"'
             parts.append(
-                f'<p{anchor} style="background:#fffbe6;border-left:4px solid #faad14;'
-                f'padding:.4rem .6rem;margin:.3rem 0">{body}</p>'
+                f'<span{anchor} style="background:#fffbe6;box-shadow:inset 0 -2px 0 #faad14;padding:.1rem 0">{body}</span>'
             )
         else:
-            parts.append(f'<p style="margin:.3rem 0">{esc(chunk.text)}</p>')
+            parts.append(esc(chunk.text))
+    if open_paragraph:
+        parts.append("</p>")
     parts.append("</div>")
     return "".join(parts)
 
