@@ -15,7 +15,7 @@ from functools import lru_cache
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
-from chatbot.backends.base import Backend
+from chatbot.backends.base import LLMBackend
 from chatbot.errors import BackendError, BackendUnavailableError
 from chatbot.query import looks_like_injection
 from chatbot.settings import PROJECT_ROOT, Settings
@@ -50,7 +50,7 @@ def _history(messages: list[Message]) -> list[tuple[str, str]]:
     return [("human" if m.role == "user" else "ai", m.content) for m in messages]
 
 
-def _run(backend: Backend, runnable, inputs: dict) -> Iterator[str]:
+def _run(backend: LLMBackend, runnable, inputs: dict) -> Iterator[str]:
     started = False
     deadline = time.monotonic() + backend.settings.request_timeout
     stream = runnable.stream(inputs)
@@ -69,10 +69,10 @@ def _run(backend: Backend, runnable, inputs: dict) -> Iterator[str]:
     except BackendError:
         raise
     except Exception as exc:  # noqa: BLE001 - each backend translates its client's errors
-        raise backend.translate(exc, started=started) from exc  # type: ignore[attr-defined]
+        raise backend.translate(exc, started=started) from exc
 
 
-def _abandon(backend: Backend, stream) -> None:
+def _abandon(backend: LLMBackend, stream) -> None:
     """Stop a stream now: closing the client drops the connection, so the stream's cleanup
     fails fast instead of reading the rest of the model's output."""
     backend.close()
@@ -82,7 +82,7 @@ def _abandon(backend: Backend, stream) -> None:
         logger.debug("abandoned stream of %s closed with an error", backend.name)
 
 
-def generate(backend: Backend, question: str, passages: list[Passage], history: list[Message], settings: Settings) -> Iterator[str]:
+def generate(backend: LLMBackend, question: str, passages: list[Passage], history: list[Message], settings: Settings) -> Iterator[str]:
     title = passages[0].title if passages else "政府工作报告"
     prompt = ChatPromptTemplate.from_messages(
         [
@@ -91,19 +91,19 @@ def generate(backend: Backend, question: str, passages: list[Passage], history: 
             ("human", load_prompt("answer_user.md")),
         ]
     )
-    runnable = prompt | backend.chat_model() | StrOutputParser()  # type: ignore[attr-defined]
+    runnable = prompt | backend.chat_model() | StrOutputParser()
     yield from _run(backend, runnable, {"title": title, "history": _history(history), "passages": format_passages(passages), "question": question})
 
 
-def stream_messages(backend: Backend, messages: list[dict[str, str]]) -> Iterator[str]:
-    runnable = backend.chat_model() | StrOutputParser()  # type: ignore[attr-defined]
+def stream_messages(backend: LLMBackend, messages: list[dict[str, str]]) -> Iterator[str]:
+    runnable = backend.chat_model() | StrOutputParser()
     yield from _run(backend, runnable, [(m["role"], m["content"]) for m in messages])  # type: ignore[arg-type]
 
 
-def condense_with_llm(backend: Backend, question: str, history: list[Message], *, fallback: str) -> tuple[str, str | None]:
+def condense_with_llm(backend: LLMBackend, question: str, history: list[Message], *, fallback: str) -> tuple[str, str | None]:
     """The model's standalone question, or the rule-based one if the model fails."""
     prompt = ChatPromptTemplate.from_template(load_prompt("condense.md"))
-    runnable = prompt | backend.chat_model() | StrOutputParser()  # type: ignore[attr-defined]
+    runnable = prompt | backend.chat_model() | StrOutputParser()
     lines = "\n".join(f"{m.role}: {m.content}" for m in history)
     try:
         text = "".join(_run(backend, runnable, {"history": lines, "question": question})).strip()

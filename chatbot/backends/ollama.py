@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.backends._errors import from_status, stream_cut, unavailable
-from chatbot.backends.base import Backend, Health
+from chatbot.backends.base import Health, LLMBackend
 from chatbot.errors import BackendError
 
 
-class OllamaBackend(Backend):
+class OllamaBackend(LLMBackend):
     name = "ollama"
 
     class Options(BaseModel):
@@ -27,12 +25,6 @@ class OllamaBackend(Backend):
     @property
     def where(self) -> str:
         return f"Ollama at {self.settings.ollama_host}"
-
-    def chat_model(self) -> BaseChatModel:
-        """One chat model per backend, so its connection pool is reused."""
-        if "_model" not in self.__dict__:
-            self.__dict__["_model"] = self._build_model()
-        return self.__dict__["_model"]
 
     def _build_model(self) -> BaseChatModel:
         from langchain_ollama import ChatOllama
@@ -59,15 +51,10 @@ class OllamaBackend(Backend):
             return unavailable(self.name, self.where)
         return BackendError(self.name, f"Unexpected failure: {type(exc).__name__}: {str(exc)[:200]}")
 
-    def close(self) -> None:
-        model = self.__dict__.pop("_model", None)
-        if model is not None and model._client is not None:
-            model._client._client.close()
-
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        from chatbot.chain import stream_messages
-
-        yield from stream_messages(self, messages)
+    def _close_model(self, model: BaseChatModel) -> None:
+        client = model._client  # type: ignore[attr-defined]
+        if client is not None:
+            client._client.close()
 
     def health(self) -> Health:
         try:

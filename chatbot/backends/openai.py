@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbot.backends._errors import from_status, scrub, stream_cut, unavailable
-from chatbot.backends.base import Backend, Health
+from chatbot.backends.base import Health, LLMBackend
 from chatbot.errors import BackendError
 
 
-class OpenAIBackend(Backend):
+class OpenAIBackend(LLMBackend):
     name = "openai"
 
     class Options(BaseModel):
@@ -34,12 +32,6 @@ class OpenAIBackend(Backend):
 
     def _timeout(self) -> httpx.Timeout:
         return httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)
-
-    def chat_model(self) -> BaseChatModel:
-        """One chat model per backend, so its connection pool is reused."""
-        if "_model" not in self.__dict__:
-            self.__dict__["_model"] = self._build_model()
-        return self.__dict__["_model"]
 
     def _build_model(self) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
@@ -71,15 +63,8 @@ class OpenAIBackend(Backend):
             return stream_cut(self.name, self.where) if started else unavailable(self.name, self.where)
         return BackendError(self.name, f"Unexpected failure: {type(exc).__name__}: {scrub(str(exc), [self._key()])[:200]}")
 
-    def close(self) -> None:
-        model = self.__dict__.pop("_model", None)
-        if model is not None:
-            model.root_client.close()
-
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        from chatbot.chain import stream_messages
-
-        yield from stream_messages(self, messages)
+    def _close_model(self, model: BaseChatModel) -> None:
+        model.root_client.close()  # type: ignore[attr-defined]
 
     def health(self) -> Health:
         client = openai.OpenAI(api_key=self._key(), base_url=self.settings.openai_base_url, timeout=httpx.Timeout(5.0, connect=2.0), max_retries=0)

@@ -13,10 +13,9 @@ import re
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from chatbot.backends import Backend
+from chatbot.backends.base import LLMBackend
 from chatbot.chain import format_passages, load_prompt
 from chatbot.core import Chatbot
-from chatbot.errors import ChatbotError
 from chatbot.evaluation.metrics import mean
 from chatbot.types import Passage
 
@@ -24,12 +23,12 @@ logger = logging.getLogger(__name__)
 _JSON = re.compile(r"\{.*\}", re.S)
 
 
-def pick_judge(bot: Chatbot, name: str | None) -> Backend | None:
+def pick_judge(bot: Chatbot, name: str | None) -> LLMBackend | None:
     """The named backend, else the configured one, if it is an LLM."""
     for candidate in (name, bot.settings.backend):
         if candidate:
             backend = bot.backend(candidate)
-            if backend.is_llm:
+            if isinstance(backend, LLMBackend):
                 return backend
     return None
 
@@ -53,7 +52,7 @@ def judge_rows(bot: Chatbot, rows: list[dict], *, backend: str | None = None) ->
     if judge is None:
         return {"skipped": "no LLM backend is configured (set CHATBOT_BACKEND or pass --judge-backend openai|ollama)"}
     prompt = ChatPromptTemplate.from_template(load_prompt("judge.md"))
-    runnable = prompt | judge.chat_model() | StrOutputParser()  # type: ignore[attr-defined]
+    runnable = prompt | judge.chat_model() | StrOutputParser()
     faithfulness, relevancy, failures = [], [], []
     for row in rows:
         if not row.get("answer") or row.get("error"):
@@ -64,9 +63,9 @@ def judge_rows(bot: Chatbot, rows: list[dict], *, backend: str | None = None) ->
                 {"question": row["question"], "passages": format_passages(passages), "answer": row["answer"]}
             )
         except Exception as exc:  # noqa: BLE001 - one failed item must not stop the report
-            error = judge.translate(exc, started=False) if hasattr(judge, "translate") else exc  # type: ignore[attr-defined]
+            error = judge.translate(exc, started=False)
             failures.append(f"{row['id']}: {error}")
-            if isinstance(error, ChatbotError) and len(failures) >= 3 and not faithfulness:
+            if len(failures) >= 3 and not faithfulness:
                 break  # the judge is down; don't time out on every item
             continue
         scores = parse_scores(text)
