@@ -61,31 +61,21 @@ def test_ollama_streams_a_cited_answer(built_store, ollama_server):
     assert answer.backend == "ollama" and not answer.fallback and answer.citations
 
 
-@pytest.mark.parametrize(
-    "mode, words",
-    [("unauthorized", "credentials"), ("not_found", "unknown"), ("rate_limited", "rate-limiting"),
-     ("server_error", "internal error"), ("slow", "in time"), ("cut", "broke off")],
-)
-def test_openai_failures_fall_back_to_extractive(built_store, openai_server, mode, words):
-    openai_server.mode, openai_server.delay = mode, 5
-    bot = make_bot(built_store, openai_base_url=openai_server.base_url)
-    answer = bot.ask("今年GDP增长目标是多少？", backend="openai")
+FAILURES = [("unauthorized", "credentials"), ("rate_limited", "rate-limiting"), ("server_error", "internal error"),
+            ("slow", "in time"), ("cut", "broke off")]
+
+
+@pytest.mark.parametrize("backend", ["openai", "ollama"])
+@pytest.mark.parametrize("mode, words", FAILURES + [("not_found", None)])
+def test_failures_fall_back_to_extractive(built_store, openai_server, ollama_server, backend, mode, words):
+    server = openai_server if backend == "openai" else ollama_server
+    server.mode, server.delay = mode, 5
+    bot = make_bot(built_store, openai_base_url=openai_server.base_url, ollama_host=ollama_server.url)
+    answer = bot.ask("今年GDP增长目标是多少？", backend=backend)
     assert answer.fallback and "7.5%" in answer.answer
-    assert any("[openai]" in w and words in w for w in answer.warnings), answer.warnings
+    words = words or ("unknown" if backend == "openai" else "ollama pull")
+    assert any(f"[{backend}]" in w and words in w for w in answer.warnings), answer.warnings
     assert KEY not in json.dumps(answer.to_json_dict(), ensure_ascii=False)
-
-
-@pytest.mark.parametrize(
-    "mode, words",
-    [("unauthorized", "credentials"), ("not_found", "ollama pull"), ("rate_limited", "rate-limiting"),
-     ("server_error", "internal error"), ("slow", "in time"), ("cut", "broke off")],
-)
-def test_ollama_failures_fall_back_to_extractive(built_store, ollama_server, mode, words):
-    ollama_server.mode, ollama_server.delay = mode, 5
-    bot = make_bot(built_store, ollama_host=ollama_server.url)
-    answer = bot.ask("今年GDP增长目标是多少？", backend="ollama")
-    assert answer.fallback and "7.5%" in answer.answer
-    assert any("[ollama]" in w and words in w for w in answer.warnings), answer.warnings
 
 
 @pytest.mark.parametrize("backend, setting", [("openai", {"openai_base_url": "http://127.0.0.1:9/v1"}), ("ollama", {"ollama_host": "http://127.0.0.1:9"})])

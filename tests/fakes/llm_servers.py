@@ -687,16 +687,23 @@ class FakeOpenAIServer(_FakeServer):
     def _model_obj(mid: str) -> dict:
         return {"id": mid, "object": "model", "created": 1700000000, "owned_by": "system"}
 
-    # -- chat ------------------------------------------------------------------
-    def _chat(self, h: _Handler, body: dict, cut: bool) -> None:
-        for name in ("model", "messages"):
+    def _checked_model(self, h: _Handler, body: dict, required: tuple[str, ...]) -> str | None:
+        """The requested model, or None after answering 400 (missing field) or 404 (unknown model)."""
+        for name in required:
             if name not in body:
                 self._send_error(h, 400, f"Missing required parameter: '{name}'.", "invalid_request_error",
                                  "missing_required_parameter", name)
-                return
+                return None
         model = str(body["model"])
         if not self._model_known(model):
             self._model_not_found(h, model)
+            return None
+        return model
+
+    # -- chat ------------------------------------------------------------------
+    def _chat(self, h: _Handler, body: dict, cut: bool) -> None:
+        model = self._checked_model(h, body, ("model", "messages"))
+        if model is None:
             return
         text = self.render_reply(body)
         cid = "chatcmpl-" + uuid.uuid4().hex[:24]
@@ -761,14 +768,8 @@ class FakeOpenAIServer(_FakeServer):
 
     # -- embeddings -------------------------------------------------------------
     def _embeddings(self, h: _Handler, body: dict, cut: bool) -> None:
-        for name in ("model", "input"):
-            if name not in body:
-                self._send_error(h, 400, f"Missing required parameter: '{name}'.", "invalid_request_error",
-                                 "missing_required_parameter", name)
-                return
-        model = str(body["model"])
-        if not self._model_known(model):
-            self._model_not_found(h, model)
+        model = self._checked_model(h, body, ("model", "input"))
+        if model is None:
             return
         inputs = _embedding_inputs(body["input"])
         if inputs is None or any(i == "" for i in inputs):
