@@ -78,6 +78,9 @@ class LexicalIndex:
             return np.zeros(len(self.ids), dtype=np.float32)
         return self._bm25.get_scores(known)
 
+    def has(self, token: str) -> bool:
+        return token in self._vocab
+
     def idf(self, token: str) -> float:
         """BM25's idf; a token no document has gets the highest idf: it is what the corpus lacks."""
         df = self._df.get(token, 0)

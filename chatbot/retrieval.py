@@ -13,10 +13,12 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
 
+from chatbot.bilingual import english_expansions
 from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
 from chatbot.lexical import LexicalIndex, tokenize
@@ -43,9 +45,12 @@ class Query:
     expansion_tokens: list[str] = field(default_factory=list)
 
 
-def build_query(question: str, year: int) -> Query:
+def build_query(question: str, year: int, known: Callable[[str], bool] | None = None) -> Query:
+    """`known` tells which words the index holds; English questions are translated only into those."""
     text = resolve_relative_years(question, year)
     extra = expansions(text)
+    if known is not None:
+        extra += [word for word in english_expansions(text, known) if word not in extra]
     return Query(text=text, tokens=tokenize(text), expansion_tokens=[t for term in extra for t in tokenize(term)])
 
 
@@ -147,7 +152,7 @@ class Retriever:
     def search(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None, year: int | None = None) -> list[Passage]:
         self.refresh()
         state = self._state  # one consistent view, even if an ingest completes meanwhile
-        query = build_query(question, year or self.settings.report_year)
+        query = build_query(question, year or self.settings.report_year, state.lexical.has)
         allowed = self._allowed(state, where)
         scores: dict[str, dict[str, float]] = {}
         if mode != "dense":

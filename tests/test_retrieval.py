@@ -43,3 +43,17 @@ def test_followup_keeps_its_subject(shared_bot):
     answer = shared_bot.ask("那固定资产投资呢？", [m.model_dump() for m in history])
     assert "固定资产投资增长8%左右" in answer.answer
     assert answer.standalone_question == resolve_relative_years(standalone, 2023) == "2023年固定资产投资增长目标是多少？"
+
+
+def test_english_words_are_translated_only_into_words_the_index_holds():
+    from chatbot.bilingual import english_expansions
+
+    known = {"耕地", "干旱"}.__contains__
+    assert english_expansions("How much arable land was protected from the drought?", known) == ["耕地", "干旱"]
+    assert english_expansions("2023年GDP增长多少？", lambda word: True) == []  # a Chinese question with an acronym
+
+
+def test_an_english_question_finds_its_passage_through_bm25_alone(shared_bot):
+    # no lexicon entry covers "extreme heat" or "summer"; without CC-CEDICT, BM25 matches nothing in it
+    passages = shared_bot.retriever.search("How did the city respond to the extreme heat last summer?", 3, mode="bm25")
+    assert passages and "极端干旱天气" in passages[0].text
