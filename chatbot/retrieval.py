@@ -10,6 +10,7 @@ weights and the candidate depth are chosen on the tuning half of the QA set
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
 from chatbot.lexical import LexicalIndex, tokenize
 from chatbot.query import expansions, resolve_relative_years
+from chatbot.routing import city_aliases
 from chatbot.settings import Settings
 from chatbot.store import ChunkStore
 from chatbot.types import Passage
@@ -45,13 +47,29 @@ class Query:
     expansion_tokens: list[str] = field(default_factory=list)
 
 
-def build_query(question: str, year: int, known: Callable[[str], bool] | None = None) -> Query:
-    """`known` tells which words the index holds; English questions are translated only into those."""
+def build_query(
+    question: str, year: int, known: Callable[[str], bool] | None = None, subjects: re.Pattern | None = None
+) -> Query:
+    """`known` tells which words the index holds; English questions are translated only into those.
+
+    `subjects` matches the stored reports' own city names. They are left out of the
+    BM25 query: every passage of a report is about its city, so "张家界" in a question
+    only pulls it towards the passages that happen to repeat the name. Routing has
+    already used the name to choose the report.
+    """
     text = resolve_relative_years(question, year)
     extra = expansions(text)
     if known is not None:
         extra += [word for word in english_expansions(text, known) if word not in extra]
-    return Query(text=text, tokens=tokenize(text), expansion_tokens=[t for term in extra for t in tokenize(term)])
+    lexical_text = subjects.sub(" ", text) if subjects is not None else text
+    return Query(text=text, tokens=tokenize(lexical_text), expansion_tokens=[t for term in extra for t in tokenize(term)])
+
+
+def subject_pattern(documents: dict[str, dict]) -> re.Pattern | None:
+    names = {alias for meta in documents.values() if meta.get("city") for alias in city_aliases(str(meta["city"]), meta.get("city_en"))}
+    if not names:
+        return None
+    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.I)
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,7 @@ class _Snapshot:
     chunks: dict[str, dict] = field(default_factory=dict)
     documents: dict[str, dict] = field(default_factory=dict)
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # metadata key -> values, built on demand
+    subjects: re.Pattern | None = None  # the reports' city names, see build_query
 
     def column(self, key: str) -> np.ndarray:
         """One metadata field of every chunk, in id order, for fast filtering."""
@@ -118,6 +137,7 @@ class Retriever:
                 lexical=LexicalIndex(ordered, [chunks[c]["meta"].get("terms", "").split() for c in ordered]),
                 chunks=chunks,
                 documents={source: entry["meta"] for source, entry in manifest.items()},
+                subjects=subject_pattern({source: entry["meta"] for source, entry in manifest.items()}),
             )
             logger.info("retriever loaded %s chunks from %s documents", len(ordered), len(manifest))
 
@@ -152,7 +172,7 @@ class Retriever:
     def search(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None, year: int | None = None) -> list[Passage]:
         self.refresh()
         state = self._state  # one consistent view, even if an ingest completes meanwhile
-        query = build_query(question, year or self.settings.report_year, state.lexical.has)
+        query = build_query(question, year or self.settings.report_year, state.lexical.has, state.subjects)
         allowed = self._allowed(state, where)
         scores: dict[str, dict[str, float]] = {}
         if mode != "dense":

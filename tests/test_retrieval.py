@@ -57,3 +57,14 @@ def test_an_english_question_finds_its_passage_through_bm25_alone(shared_bot):
     # no lexicon entry covers "extreme heat" or "summer"; without CC-CEDICT, BM25 matches nothing in it
     passages = shared_bot.retriever.search("How did the city respond to the extreme heat last summer?", 3, mode="bm25")
     assert passages and "极端干旱天气" in passages[0].text
+
+
+def test_the_reports_own_city_name_is_not_a_search_word():
+    from chatbot.retrieval import build_query, subject_pattern
+
+    subjects = subject_pattern({"zjj.txt": {"city": "张家界", "city_en": "Zhangjiajie"}})
+    query = build_query("张家界市的耕地保住了多少亩？", 2023, subjects=subjects)
+    assert "耕地" in query.tokens
+    assert not [t for t in query.tokens if "张" in t or "界" in t]
+    assert query.text == "张家界市的耕地保住了多少亩？"  # the embedder still reads the whole question
+    assert subject_pattern({"x.txt": {}}) is None
