@@ -1,6 +1,7 @@
 """The eval command, and the quality gate on the held-out half of the QA set.
 
-Gate = what the offline default reaches today on the held-out split (see README).
+Gate = what the offline default reaches today on the held-out split (see README):
+the blind set2, whose questions were written without sight of the system.
 Targets from the issue: hit@1 ≥ 0.95, hit@5 ≥ 0.98, keyword accuracy ≥ 0.85,
 refusal precision ≥ 0.9 and recall ≥ 0.8.
 """
@@ -15,12 +16,12 @@ from chatbot.evaluation.run import evaluate
 
 QA = Path(__file__).parent / "data" / "qa.jsonl"
 
-GATE = {"hit@1": 0.84, "hit@5": 0.94, "keyword_accuracy": 0.80, "refusal_precision": 0.6, "refusal_recall": 0.6}
+GATE = {"hit@1": 0.72, "hit@5": 0.94, "keyword_accuracy": 0.72, "refusal_precision": 0.6, "refusal_recall": 0.65}
 
 
 def test_quality_gate_on_holdout(shared_bot, tmp_path):
     report = evaluate(QA, split="holdout", progress=False, bot=shared_bot)
-    assert report["n"] >= 80
+    assert report["n"] >= 60
     assert report["retrieval"]["hit@1"] >= GATE["hit@1"]
     assert report["retrieval"]["hit@5"] >= GATE["hit@5"]
     assert report["answer"]["keyword_accuracy"] >= GATE["keyword_accuracy"]
