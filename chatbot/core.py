@@ -159,7 +159,7 @@ class Chatbot:
                 yield Event("notice", warnings[-1])
                 fallback = True
         if not chosen.is_llm or fallback:
-            extraction = extract(standalone, passages, self.retriever.idf)
+            extraction = extract(standalone, passages, self.retriever.idf, self.retriever.expansion_terms(standalone))
             answer_text, refused = extraction.text, extraction.refused
             if not fallback:
                 yield Event("token", answer_text)
@@ -168,7 +168,7 @@ class Chatbot:
         if chosen.is_llm and not fallback:
             refused = _is_refusal(result.answer)
             if result.injected:
-                extraction = extract(standalone, passages, self.retriever.idf)
+                extraction = extract(standalone, passages, self.retriever.idf, self.retriever.expansion_terms(standalone))
                 warnings.extend(result.warnings)
                 result = verify(extraction.text, passages)
                 refused, fallback = extraction.refused, True

@@ -3,9 +3,12 @@
 No model. Each sentence of the top passages is scored by how much of the
 question's (idf-weighted) vocabulary it covers, plus the rank of its passage.
 The best sentences are returned verbatim, each with its [n]. It refuses when
-the passages do not cover the question, or when the question asks for a
-figure and the best sentences give none (the report names the project but
-not its amount). Thresholds are tuned on the tuning split of the QA set only.
+the passages do not cover the question, when the question asks for a figure
+and no sentence on its topic gives one of the kind asked (the report names the
+project but not its amount; "5G" and years are not figures), or when it asks
+about right now (today's weather): an annual report cannot know. The asked-for
+quantity ("多少万人次") is the kind of answer, not its topic, so it does not
+count towards coverage. Thresholds are tuned on the tuning split of the QA set only.
 """
 
 from __future__ import annotations
@@ -26,19 +29,31 @@ RANK_WEIGHT = 0.25
 TOPIC_RATIO = 0.6  # a sentence giving the asked-for figure must cover this share of the best coverage
 
 _ASKS_FIGURE = re.compile(
-    r"多少|几[个项所家件次条年]?|多大|多高|多长|百分之|比例|比重|占比|增长率|增速|幅度|排名|第几|金额|数量|投资额|"
+    r"多少|(?<!哪)几[个项所家件次条年]?|多大|多高|多长|百分之|比例|比重|占比|增长率|增速|幅度|排名|第几|金额|数量|投资额|"
     r"how many|how much|what percent|percentage|what share|rate|how big|what rank",
     re.I,
 )
 _HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[个项所家件次条批大小种类枚位]|成)")
+# Digits that are not a figure: years, and codes such as 5G, G5515, 12345 (a hotline).
+_NOT_FIGURE = re.compile(r"(?:19|20)\d\d年|[A-Za-z]+\d+[A-Za-z\d]*|\d+[A-Za-z]+\w*|12345")
+# A question about a change or a share ("涨了多少", "参保率") is answered by a rate as well as by an amount.
+_ASKS_CHANGE = re.compile(
+    r"增长|下降|减少|降低|提高|提升|上升|增加|涨|降了|幅度|率|比例|占比|比重|百分之|"
+    r"growth|grow|increase|decrease|drop|fall|rise|rate|share|percent|proportion",
+    re.I,
+)
+_RATE = re.compile(r"\d[\d.]*\s*(?:%|倍|个百分点)")
+# The report is an annual plan and review: it cannot know today's weather, prices or queues.
+_ASKS_REAL_TIME = re.compile(r"这周|本周|今天|明天|后天|最近几天|这几天|实时|\btoday\b|\btomorrow\b|this week|right now", re.I)
 # When a question asks for a kind of quantity, the answer must give that kind.
 _QUANTITY_KINDS = [
     (re.compile(r"多少钱|多少元|万元|亿元|金额|投资额|总投资|投资多少|投入多少|花了多少|资金多少|how much money|cost|investment of", re.I),
      re.compile(r"\d[\d.,]*\s*[万亿]?元")),
     (re.compile(r"多少人(?!次)|人口|人数|多少名|how many people|population", re.I), re.compile(r"\d[\d.,]*\s*万?(?:人(?!次)|名)")),
+    (re.compile(r"人次|how many visits|how many visitors", re.I), re.compile(r"\d[\d.,]*\s*[万亿]?人次")),
     (re.compile(r"多少亩|面积|多少平方", re.I), re.compile(r"\d[\d.,]*\s*万?(?:亩|平方米|平方公里|公顷)")),
     (re.compile(r"库容|多少立方"), re.compile(r"立方米")),
-    (re.compile(r"多远|距离|多少公里|how far", re.I), re.compile(r"\d[\d.,]*\s*(?:公里|千米|米)")),
+    (re.compile(r"多远|距离|多少公里|多长(?!时间)|长度|全长|多少米|how far|how long is", re.I), re.compile(r"\d[\d.,]*\s*(?:公里|千米|米)")),
     (re.compile(r"装机|千瓦"), re.compile(r"千瓦")),
     (re.compile(r"哪一年|哪年|which year|what year", re.I), re.compile(r"\d{4}年")),
     (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
@@ -57,11 +72,18 @@ class Extraction:
     coverage: float = 0.0
 
 
-def _weights(question: str, idf) -> dict[str, float]:
+# The asked-for quantity ("多少万人次", "几所") names the kind of answer, not its topic; as a
+# topic word it would make any sentence with "万人次" look relevant.
+_QUANTITY_ASKED = re.compile(
+    r"(?:一共|总共|共)?(?:多少|(?<!哪)几)[十百千万亿]*(?:人次|人|名|元|钱|亩|个|项|所|家|件|次|条|年|倍|公里|米|平方米|吨|千瓦|户|座|套|批|天)?"
+)
+
+
+def _weights(question: str, idf, terms: list[str]) -> dict[str, float]:
     weights: dict[str, float] = {}
-    for token in tokenize(question):
+    for token in tokenize(_QUANTITY_ASKED.sub("，", question)):
         weights[token] = max(weights.get(token, 0.0), idf(token))
-    for term in expansions(question):
+    for term in terms:
         for token in tokenize(term):
             weights[token] = max(weights.get(token, 0.0), 0.5 * idf(token))
     return {t: w for t, w in weights.items() if w > 0}
@@ -92,13 +114,21 @@ def refusal_text(question: str, reason: str) -> str:
     )
 
 
-def extract(question: str, passages: list[Passage], idf) -> Extraction:
-    """`question` should be the standalone question; `idf` maps a token to its weight."""
+def has_figure(sentence: str) -> bool:
+    return bool(_HAS_FIGURE.search(_NOT_FIGURE.sub("", sentence)))
+
+
+def extract(question: str, passages: list[Passage], idf, terms: list[str] | None = None) -> Extraction:
+    """`question` should be the standalone question; `idf` maps a token to its weight.
+
+    `terms` are the query's expansions (everyday words, English translations) as the
+    retriever used them; without them, the everyday-terms lexicon is consulted.
+    """
     if looks_like_injection(question):
         return Extraction(refusal_text(question, "injection"), True, "injection")
-    if not passages:
+    if not passages or _ASKS_REAL_TIME.search(question):
         return Extraction(refusal_text(question, "not_covered"), True, "not_covered")
-    weights = _weights(question, idf)
+    weights = _weights(question, idf, expansions(question) if terms is None else terms)
     total = sum(weights.values())
     top = max(p.score for p in passages) or 1.0
     scored: list[tuple[float, float, int, int, str]] = []  # score, coverage, passage n, position, text
@@ -129,18 +159,18 @@ def extract(question: str, passages: list[Passage], idf) -> Extraction:
         best_score, best_coverage = scored[0][0], max(row[1] for row in scored)
     chosen = [row for row in scored if row[0] >= SELECT_RATIO * best_score][:MAX_SENTENCES]
     kinds = [unit for asks, unit in _QUANTITY_KINDS if asks.search(question)]
-    if kinds:
+    if kinds and _ASKS_CHANGE.search(question):
+        kinds.append(_RATE)
+    if kinds or _ASKS_FIGURE.search(question):
         # The figure must come from a sentence about the question's topic, not any sentence nearby.
         on_topic = [row for row in scored if row[1] >= TOPIC_RATIO * best_coverage]
-        fitting = [row for row in on_topic if any(unit.search(row[4]) for unit in kinds)][:MAX_SENTENCES]
+        if kinds:
+            fitting = [row for row in on_topic if any(unit.search(row[4]) for unit in kinds)]
+        else:
+            fitting = [row for row in on_topic if row[0] >= SELECT_RATIO * best_score and has_figure(row[4])]
         if not fitting:
             return Extraction(refusal_text(question, "no_figure"), True, "no_figure", best_coverage)
-        chosen = fitting
-    elif _ASKS_FIGURE.search(question):
-        with_figures = [row for row in chosen if _HAS_FIGURE.search(row[4])]
-        if not with_figures:
-            return Extraction(refusal_text(question, "no_figure"), True, "no_figure", best_coverage)
-        chosen = with_figures
+        chosen = fitting[:MAX_SENTENCES]
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]

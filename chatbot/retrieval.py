@@ -260,6 +260,13 @@ class Retriever:
             signals=signals,
         )
 
+    def expansion_terms(self, question: str) -> list[str]:
+        """The words a search for `question` adds to it: everyday terms, English translations."""
+        state = self._state
+        text = resolve_relative_years(question, self.settings.report_year)
+        terms = expansions(text)
+        return terms + [w for w in english_expansions(text, state.lexical.has) if w not in terms]
+
     def idf(self, token: str) -> float:
         return self._state.lexical.idf(token)
 
