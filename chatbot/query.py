@@ -12,7 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from chatbot.lexical import words
+from chatbot.lexical import tokenize, words
 from chatbot.types import Message
 
 # 今年 etc. are resolved against the report's year, not today.
@@ -83,6 +83,36 @@ def expansions(text: str) -> list[str]:
     return out
 
 
+class DocumentExpander:
+    """The everyday phrases of the lexicon, added to the BM25 terms of the passages that use their report terms.
+
+    Query-side expansion needs the citizen's exact phrase ("种庄稼的地"); with the phrase's
+    words and bigrams on the passage's side, a question worded a little differently
+    ("种地") still meets them. Built once per lexicon; a passage is matched by its own
+    BM25 terms (a report term counts when all its words are among them).
+    """
+
+    def __init__(self, lexicon: dict[str, list[str]]) -> None:
+        self._by_first_word: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = {}
+        for phrase, targets in lexicon.items():
+            phrase_tokens = tuple(tokenize(phrase))
+            for target in targets:
+                target_words = words(target)
+                if target_words:
+                    self._by_first_word.setdefault(target_words[0], []).append((frozenset(target_words), phrase_tokens))
+
+    def __call__(self, terms: list[str]) -> list[str]:
+        present = set(terms)
+        added: list[str] = []
+        seen: set[tuple[str, ...]] = set()
+        for term in present:
+            for needed, phrase_tokens in self._by_first_word.get(term, ()):
+                if phrase_tokens not in seen and needed <= present:
+                    seen.add(phrase_tokens)
+                    added.extend(phrase_tokens)
+        return added
+
+
 def looks_like_injection(text: str) -> bool:
     # NFKC first: full-width letters (Ｉｇｎｏｒｅ) must not slip past the patterns
     return bool(INJECTION_PATTERNS.search(unicodedata.normalize("NFKC", text)))
@@ -151,4 +181,4 @@ def _cut(text: str) -> list[str]:
     return list(jieba.cut(text))
 
 
-__all__ = ["condense", "expansions", "is_followup", "looks_like_injection", "normalize_question", "resolve_relative_years", "words"]
+__all__ = ["DocumentExpander", "condense", "expansions", "is_followup", "looks_like_injection", "normalize_question", "resolve_relative_years", "words"]

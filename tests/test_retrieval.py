@@ -68,3 +68,14 @@ def test_the_reports_own_city_name_is_not_a_search_word():
     assert not [t for t in query.tokens if "张" in t or "界" in t]
     assert query.text == "张家界市的耕地保住了多少亩？"  # the embedder still reads the whole question
     assert subject_pattern({"x.txt": {}}) is None
+
+
+def test_passages_carry_the_everyday_phrases_of_their_report_terms():
+    from chatbot.lexical import tokenize
+    from chatbot.query import DocumentExpander
+
+    expand = DocumentExpander({"种庄稼的地": ["耕地"], "大龄工人": ["超龄从业人员"]})
+    added = expand(tokenize("牢牢守住154.78万亩耕地保护底线目标"))
+    assert set(tokenize("种庄稼的地")) <= set(added)
+    assert not set(tokenize("大龄工人")) & set(added)  # its report term is not in this passage
+    assert expand(tokenize("推进文旅项目点状用地")) == []
