@@ -101,8 +101,22 @@ class Chatbot:
             close_store()
 
     # --- answering --------------------------------------------------------
-    def retrieve(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None) -> list[Passage]:
-        return self.retriever.search(question, k, mode=mode, where=where)
+    def retrieve(
+        self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None, context: str | None = None
+    ) -> list[Passage]:
+        return self.retriever.search(question, k, mode=mode, where=where, context=context)
+
+    def search(
+        self, standalone: str, history: list[Message], k: int, *, mode: Mode = "hybrid", where: dict | None = None
+    ) -> list[Passage]:
+        """The passages for a standalone question within a conversation.
+
+        The previous question is a weak BM25 hint: a follow-up the rules could not
+        rewrite ("从中央和省里争取到多少？" after a question on science funding) still
+        leans on its topic, and a question that names a new topic outweighs it.
+        """
+        previous = next((m.content for m in reversed(history) if m.role == "user"), None)
+        return self.retrieve(standalone, k, mode=mode, where=where, context=previous)
 
     def stream(
         self,
@@ -138,7 +152,7 @@ class Chatbot:
             if where:
                 warnings.append(describe(where))
                 yield Event("notice", warnings[-1])
-        passages = self.retrieve(standalone, k, mode=mode, where=where)
+        passages = self.search(standalone, messages, k, mode=mode, where=where)
         yield Event("passages", passages)
 
         answer_text, refused, fallback = "", False, False

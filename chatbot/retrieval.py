@@ -35,6 +35,7 @@ Mode = Literal["hybrid", "bm25", "dense", "rrf"]
 
 LEXICAL_WEIGHT = 0.6  # share of the BM25 signal in the fused score: the middle of the 0.5–0.65 plateau on the tuning split
 EXPANSION_WEIGHT = 0.5  # everyday-word expansions count half as much as the user's own words
+CONTEXT_WEIGHT = 0.3  # the previous question's words, for a follow-up the rules did not rewrite
 CANDIDATES = 40
 RRF_K = 60
 REFRESH_SECONDS = 2.0
@@ -45,6 +46,7 @@ class Query:
     text: str  # what is embedded
     tokens: list[str]
     expansion_tokens: list[str] = field(default_factory=list)
+    context_tokens: list[str] = field(default_factory=list)
 
 
 def build_query(
@@ -175,10 +177,23 @@ class Retriever:
         return vector
 
     # --- search -----------------------------------------------------------
-    def search(self, question: str, k: int, *, mode: Mode = "hybrid", where: dict | None = None, year: int | None = None) -> list[Passage]:
+    def search(
+        self,
+        question: str,
+        k: int,
+        *,
+        mode: Mode = "hybrid",
+        where: dict | None = None,
+        year: int | None = None,
+        context: str | None = None,
+    ) -> list[Passage]:
+        """`context`: the conversation's previous question, a weak BM25 hint for a follow-up."""
         self.refresh()
         state = self._state  # one consistent view, even if an ingest completes meanwhile
-        query = build_query(question, year or self.settings.report_year, state.lexical.has, state.subjects)
+        year = year or self.settings.report_year
+        query = build_query(question, year, state.lexical.has, state.subjects)
+        if context:
+            query.context_tokens = build_query(context, year, state.lexical.has, state.subjects).tokens
         allowed = self._allowed(state, where)
         scores: dict[str, dict[str, float]] = {}
         if mode != "dense":
@@ -205,6 +220,8 @@ class Retriever:
         scores = state.lexical.scores(query.tokens)
         if query.expansion_tokens:
             scores = scores + EXPANSION_WEIGHT * state.lexical.scores(query.expansion_tokens)
+        if query.context_tokens:
+            scores = scores + CONTEXT_WEIGHT * state.lexical.scores(query.context_tokens)
         if allowed is not None:
             scores = np.where(allowed, scores, 0.0)
         top = np.argsort(-scores)[:CANDIDATES]

@@ -79,3 +79,13 @@ def test_passages_carry_the_everyday_phrases_of_their_report_terms():
     assert set(tokenize("种庄稼的地")) <= set(added)
     assert not set(tokenize("大龄工人")) & set(added)  # its report term is not in this passage
     assert expand(tokenize("推进文旅项目点状用地")) == []
+
+
+def test_a_followup_the_rules_leave_alone_leans_on_the_previous_question(shared_bot):
+    history = [Message(role="user", content="2022年市里自己拿了多少钱搞科技？"), Message(role="assistant", content="安排市级资金1130万元。")]
+    alone = shared_bot.search("从中央和省里争取到多少？", [], 3)
+    followed = shared_bot.search("从中央和省里争取到多少？", history, 3)
+    assert "科技专项资金5995.5万元" not in alone[0].text
+    assert "科技专项资金5995.5万元" in followed[0].text
+    # a question naming its own topic is not pulled back to the previous one
+    assert "快递员" in shared_bot.search("送快递的小哥有没有工伤保障？", history, 1)[0].text

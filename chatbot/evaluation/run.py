@@ -35,7 +35,7 @@ def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: 
         row.update(error=str(exc), refused=True, rank=None, keywords_ok=False, citation_ok=False,
                    sentence_verified=[], answer="", latency_ms=None)
         return row
-    ranked = bot.retrieve(answer.standalone_question, RANK_DEPTH)
+    ranked = bot.search(answer.standalone_question, item.history, RANK_DEPTH)
     cited = {c.chunk_id for c in answer.citations}
     cited_texts = [p.text for p in answer.contexts if p.chunk_id in cited]
     wanted = [compact(e) for e in item.evidence]
@@ -66,7 +66,7 @@ def retrieval_rows(bot: Chatbot, items: list[QAItem], mode: str) -> list[dict]:
         if not (item.answerable and item.evidence):
             continue
         question = resolve_relative_years(condense(item.question, item.history), bot.settings.report_year)
-        ranked = bot.retrieve(question, RANK_DEPTH, mode=mode)  # type: ignore[arg-type]
+        ranked = bot.search(question, item.history, RANK_DEPTH, mode=mode)  # type: ignore[arg-type]
         rows.append({"answerable": True, "evidence": item.evidence, "rank": evidence_rank([p.text for p in ranked], item.evidence, RANK_DEPTH),
                      "keywords": [], "keywords_ok": False, "citation_ok": False, "sentence_verified": [], "refused": False})
     return rows
