@@ -111,7 +111,7 @@ class Chatbot:
     ) -> list[Passage]:
         """The passages for a standalone question within a conversation.
 
-        The previous question is a weak BM25 hint: a follow-up the rules could not
+        The previous question is a BM25 hint at half weight: a follow-up the rules could not
         rewrite ("从中央和省里争取到多少？" after a question on science funding) still
         leans on its topic, and a question that names a new topic outweighs it.
         """

@@ -40,6 +40,17 @@ def _load_lexicon(path: Path) -> dict[str, list[str]]:
 
 EVERYDAY_TERMS: dict[str, list[str]] = _load_lexicon(LEXICON)
 
+
+def _english_pattern(phrase: str) -> re.Pattern:
+    """Whole words ("tea" is not in "teacher"), plurals included; a trailing * marks a stem ("recycl*")."""
+    # ASCII boundaries: in "2023年gdp" the Han character before "gdp" counts as a word character for \b
+    if phrase.endswith("*"):
+        return re.compile(r"(?<![a-z0-9])" + re.escape(phrase[:-1]))
+    return re.compile(r"(?<![a-z0-9])" + re.escape(phrase) + r"(?:s|es)?(?![a-z0-9])")
+
+
+_ENGLISH_PHRASES = {phrase: _english_pattern(phrase) for phrase in EVERYDAY_TERMS if phrase.isascii()}
+
 _FOLLOWUP_START = re.compile(r"^(那|那么|还有|另外|以及|再问|and\b|what about\b|how about\b|and what about\b)", re.I)
 _PRONOUN = re.compile(r"(它|它们|这个|那个|这些|那些|这项|该项|其|上述|\bit\b|\bthey\b|\bthat\b|\bthose\b)", re.I)
 _FRAME_WORDS = frozenset(
@@ -78,7 +89,8 @@ def expansions(text: str) -> list[str]:
     lowered = unicodedata.normalize("NFKC", text).lower()
     out: list[str] = []
     for phrase, terms in EVERYDAY_TERMS.items():
-        if phrase in lowered:
+        english = _ENGLISH_PHRASES.get(phrase)
+        if english.search(lowered) if english is not None else phrase in lowered:
             out.extend(t for t in terms if t not in out)
     return out
 

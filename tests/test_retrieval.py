@@ -89,3 +89,11 @@ def test_a_followup_the_rules_leave_alone_leans_on_the_previous_question(shared_
     assert "科技专项资金5995.5万元" in followed[0].text
     # a question naming its own topic is not pulled back to the previous one
     assert "快递员" in shared_bot.search("送快递的小哥有没有工伤保障？", history, 1)[0].text
+
+
+def test_english_lexicon_phrases_match_whole_words():
+    from chatbot.query import expansions
+
+    assert "莓茶" not in expansions("Will teachers get a raise?")  # "tea" is not in "teacher"
+    assert "地区生产总值" in expansions("2023年gdp增长多少？")  # an ASCII word right after Han characters
+    assert "循环利用" in expansions("Is there any recycling?")  # a stem entry (recycl*)
