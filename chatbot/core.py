@@ -17,6 +17,7 @@ from chatbot.backends import Backend, get_backend
 from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import BackendError, InputError, StoreNotReadyError
 from chatbot.extractive import extract, refusal_text
+from chatbot.scope import out_of_scope
 from chatbot.query import condense, normalize_question, resolve_relative_years
 from chatbot.retrieval import Mode, Retriever
 from chatbot.settings import Settings, get_settings
@@ -156,7 +157,11 @@ class Chatbot:
         yield Event("passages", passages)
 
         answer_text, refused, fallback = "", False, False
-        if chosen.is_llm:
+        scope = out_of_scope(standalone, self.retriever.documents, passages)
+        if scope:
+            answer_text, refused = refusal_text(standalone, scope), True
+            yield Event("token", answer_text)
+        if not scope and chosen.is_llm:
             from chatbot.chain import generate
 
             pieces: list[str] = []
@@ -172,14 +177,14 @@ class Chatbot:
                 warnings.append(f"{exc} Showing the offline extractive answer instead.")
                 yield Event("notice", warnings[-1])
                 fallback = True
-        if not chosen.is_llm or fallback:
+        if not scope and (fallback or not chosen.is_llm):
             extraction = extract(standalone, passages, self.retriever.idf, self.retriever.expansion_terms(standalone))
             answer_text, refused = extraction.text, extraction.refused
             if not fallback:
                 yield Event("token", answer_text)
 
         result = verify(answer_text, passages)
-        if chosen.is_llm and not fallback:
+        if chosen.is_llm and not fallback and not scope:
             refused = _is_refusal(result.answer)
             if result.injected:
                 extraction = extract(standalone, passages, self.retriever.idf, self.retriever.expansion_terms(standalone))

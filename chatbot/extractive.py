@@ -5,8 +5,7 @@ question's (idf-weighted) vocabulary it covers, plus the rank of its passage.
 The best sentences are returned verbatim, each with its [n]. It refuses when
 the passages do not cover the question, when the question asks for a figure
 and no sentence on its topic gives one of the kind asked (the report names the
-project but not its amount; "5G" and years are not figures), or when it asks
-about right now (today's weather): an annual report cannot know. The asked-for
+project but not its amount; "5G" and years are not figures). The asked-for
 quantity ("多少万人次") is the kind of answer, not its topic, so it does not
 count towards coverage. Thresholds are tuned on the tuning split of the QA set only.
 """
@@ -14,6 +13,7 @@ count towards coverage. Thresholds are tuned on the tuning split of the QA set o
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 
 from chatbot.lexical import tokenize
@@ -33,7 +33,7 @@ _ASKS_FIGURE = re.compile(
     r"how many|how much|what percent|percentage|what share|rate|how big|what rank",
     re.I,
 )
-_HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[个项所家件次条批大小种类枚位]|成)")
+_HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[个项所家件次条大小种类枚位]|成)")  # not 一批: no count
 # Digits that are not a figure: years, and codes such as 5G, G5515, 12345 (a hotline).
 _NOT_FIGURE = re.compile(r"(?:19|20)\d\d年|[A-Za-z]+\d+[A-Za-z\d]*|\d+[A-Za-z]+\w*|12345")
 # A question about a change or a share ("涨了多少", "参保率") is answered by a rate as well as by an amount.
@@ -43,8 +43,7 @@ _ASKS_CHANGE = re.compile(
     re.I,
 )
 _RATE = re.compile(r"\d[\d.]*\s*(?:%|倍|个百分点)")
-# The report is an annual plan and review: it cannot know today's weather, prices or queues.
-_ASKS_REAL_TIME = re.compile(r"这周|本周|今天|明天|后天|最近几天|这几天|实时|\btoday\b|\btomorrow\b|this week|right now", re.I)
+
 # When a question asks for a kind of quantity, the answer must give that kind.
 _QUANTITY_KINDS = [
     (re.compile(r"多少钱|多少元|万元|亿元|金额|投资额|总投资|投资多少|投入多少|花了多少|资金多少|how much money|cost|investment of", re.I),
@@ -59,9 +58,25 @@ _QUANTITY_KINDS = [
     (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
     (re.compile(r"什么时候|何时|when\b", re.I),
      re.compile(r"\d{1,2}月|\d{4}年|\d+日|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
-    (re.compile(r"地址|在哪里|在哪儿|在什么地方|where is", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村]")),
+    (re.compile(r"地址|在哪|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村]")),
 ]
+_DETAIL_UNITS = {unit for _, unit in _QUANTITY_KINDS[-4:]}  # years, dates, times, places: not figures
 _YEAR = re.compile(r"(20\d\d)年?")
+_posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely
+# Results of a year are in the review of that year, never in its plan ("2023年GDP实际涨了多少"
+# against the 2023 report, which only sets the target).
+_ASKS_RESULT = re.compile(r"实际|最后|最终|完成了|完成没|完成得|实现了|结果|达到了|\bactual|\bachieved|\bresult", re.I)
+_PLAN_SECTION = re.compile(r"工作安排|计划|目标任务")
+# "分别是哪六条", "具体指哪些": the members of something, which a sentence that only names it lacks.
+_ASKS_MEMBERS = re.compile(
+    r"分别是|具体(?:包括|指|是|有)|都是(?:些)?(?:啥|什么|哪)|到底是哪|是哪[几一二三四五六七八九十两]|"
+    r"哪[几一二三四五六七八九十两]+(?:个|条|项|方面|类|种|家|座|所)|"
+    r"\bwhich (?:companies|firms|cities|countries|projects|enterprises)\b",
+    re.I,
+)
+_ASKS_TWO = re.compile(r"哪两|哪2|两个|which two", re.I)  # two members need one 、
+_PERSON_TITLES = frozenset("同志 市长 副市长 书记 院士 主任 局长 院长 校长 县长 区长 教授 先生 女士 董事长 总经理 代表 委员".split())
+_ASKS_PERSON = re.compile(r"是谁|有谁|都有谁|哪位|叫什么名字|姓什么|\bwho\b", re.I)
 
 
 @dataclass
@@ -101,6 +116,38 @@ def refusal_text(question: str, reason: str) -> str:
             if english
             else "我只能回答关于政府工作报告内容的问题。"
         )
+    if reason == "opinion":
+        return (
+            "I answer from the government work report only; it gives no personal advice or opinions."
+            if english
+            else "我只根据政府工作报告的内容回答，不提供个人建议或评价。"
+        )
+    if reason == "real_time":
+        return (
+            "The work report is an annual plan and review; it has no current information such as today's weather or prices."
+            if english
+            else "政府工作报告是年度回顾和计划，没有天气、票价等实时信息。"
+        )
+    if reason == "other_city":
+        return (
+            "This report is about its own city; it says nothing about the place you asked about."
+            if english
+            else "这份报告只涉及本市，没有关于您所问城市的内容。"
+        )
+    if reason == "no_detail":
+        return (
+            "The report mentions this, but does not say when or where."
+            if english
+            else "报告提到了相关内容，但没有给出具体的时间或地点。"
+        )
+    if reason == "not_listed":
+        return (
+            "The report names this, but does not list what it consists of."
+            if english
+            else "报告提到了这一项，但没有列出具体内容。"
+        )
+    if reason == "no_person":
+        return "The report names no person for this." if english else "报告没有提到相关人员的姓名。"
     if reason == "no_figure":
         return (
             "The report mentions this, but gives no figure for it."
@@ -112,6 +159,25 @@ def refusal_text(question: str, reason: str) -> str:
         if english
         else "报告中没有找到与这个问题相关的内容。"
     )
+
+
+def names_a_person(sentence: str) -> bool:
+    """A person's name with a title or 同志 next to it ("习近平同志", "陈能宽院士").
+
+    jieba's person tag alone is too loose (it tags 荣获, 惠企 and 张家界 as names), so
+    the name must stand beside a word that only follows or precedes people.
+    """
+    import jieba.posseg
+
+    with _posseg_lock:
+        tagged = jieba.posseg.lcut(sentence)
+    for i, (word, flag) in enumerate(tagged):
+        if flag.startswith("nr") and len(word) >= 2:
+            before = tagged[i - 1].word if i else ""
+            after = tagged[i + 1].word if i + 1 < len(tagged) else ""
+            if after in _PERSON_TITLES or before in _PERSON_TITLES:
+                return True
+    return False
 
 
 def has_figure(sentence: str) -> bool:
@@ -126,7 +192,7 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     """
     if looks_like_injection(question):
         return Extraction(refusal_text(question, "injection"), True, "injection")
-    if not passages or _ASKS_REAL_TIME.search(question):
+    if not passages:
         return Extraction(refusal_text(question, "not_covered"), True, "not_covered")
     weights = _weights(question, idf, expansions(question) if terms is None else terms)
     total = sum(weights.values())
@@ -154,6 +220,8 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     if asked_years:
         section_year = {n: set(_YEAR.findall(p.section)) for n, p in enumerate(passages, start=1)}
         scored = [row for row in scored if not section_year[row[2]] or section_year[row[2]] & asked_years]
+        if _ASKS_RESULT.search(question):
+            scored = [row for row in scored if not _PLAN_SECTION.search(passages[row[2] - 1].section)]
         if not scored or max(row[1] for row in scored) < TOPIC_RATIO * best_coverage:
             return Extraction(refusal_text(question, "not_covered"), True, "wrong_year", best_coverage)
         best_score, best_coverage = scored[0][0], max(row[1] for row in scored)
@@ -169,8 +237,13 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
         else:
             fitting = [row for row in on_topic if row[0] >= SELECT_RATIO * best_score and has_figure(row[4])]
         if not fitting:
-            return Extraction(refusal_text(question, "no_figure"), True, "no_figure", best_coverage)
+            reason = "no_detail" if kinds and all(unit in _DETAIL_UNITS for unit in kinds) else "no_figure"
+            return Extraction(refusal_text(question, reason), True, reason, best_coverage)
         chosen = fitting[:MAX_SENTENCES]
+    if _ASKS_MEMBERS.search(question) and sum(row[4].count("、") for row in chosen) < (1 if _ASKS_TWO.search(question) else 2):
+        return Extraction(refusal_text(question, "not_listed"), True, "not_listed", best_coverage)
+    if _ASKS_PERSON.search(question) and not any(names_a_person(row[4]) for row in chosen):
+        return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]

@@ -1,0 +1,74 @@
+"""Questions no passage of the report can answer, whatever the retrieval finds.
+
+A work report states a city's results and plans. It has no opinions to give or
+advice for one person ("我该不该在张家界买房？"), it cannot know today's weather
+or this week's prices, and it says nothing about a city it does not mention
+("常德市去年拆了多少违建？" against Zhangjiajie's report). Such questions share
+words with the report, so coverage scores alone would answer them with a
+near miss; these checks refuse them first, for every backend.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+from chatbot.routing import city_aliases
+from chatbot.types import Passage
+
+PREFECTURES = Path(__file__).parent / "data" / "prefectures.tsv"
+
+_OPINION = re.compile(
+    r"该不该|应不应该|要不要买|值不值得|值得去吗|更值得|哪个好|划算吗|划不划算|能不能投资|"
+    r"(?:你|您)(?:个人)?(?:觉得|认为|怎么看|看来|的看法|的意见|推荐|建议我)|"
+    r"\bshould i\b|\bdo you think\b|\bin your (?:opinion|view)\b|\byour (?:opinion|view)\b|\bwould you recommend\b|\bis it worth\b",
+    re.I,
+)
+_REAL_TIME = re.compile(
+    r"这周|本周|今天|明天|后天|最近几天|这几天|实时|现在(?:的)?(?:门票|票价|价格|天气|排队)|"
+    r"\btoday\b|\btomorrow\b|\bthis week\b|\bright now\b",
+    re.I,
+)
+
+
+@cache
+def _prefectures() -> tuple[tuple[str, str], ...]:
+    """(name as written, full name), longest first: full names always, short names where unambiguous."""
+    names: list[tuple[str, str]] = []
+    for line in PREFECTURES.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            full, _, short = line.partition("\t")
+            names.append((full, full))
+            if short:
+                names.append((short, full))
+    return tuple(sorted(names, key=lambda pair: -len(pair[0])))
+
+
+def other_cities(question: str, documents: dict[str, dict], passages: list[Passage]) -> list[str]:
+    """Cities the question names that are neither a stored report's city nor mentioned in the passages."""
+    own = {a for meta in documents.values() if meta.get("city") for a in city_aliases(str(meta["city"]), meta.get("city_en"))}
+    text = unicodedata.normalize("NFKC", question)
+    for alias in sorted(own, key=len, reverse=True):
+        text = text.replace(alias, "□")
+    seen = "".join(p.text for p in passages)
+    found: list[str] = []
+    for name, full in _prefectures():
+        if name in text:
+            text = text.replace(name, "□")
+            if name not in seen and full not in found:
+                found.append(full)
+    return found
+
+
+def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passage]) -> str | None:
+    """The reason a question is outside what the report can say, or None."""
+    normalized = unicodedata.normalize("NFKC", question)
+    if _OPINION.search(normalized):
+        return "opinion"
+    if _REAL_TIME.search(normalized):
+        return "real_time"
+    if other_cities(normalized, documents, passages):
+        return "other_city"
+    return None

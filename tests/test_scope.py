@@ -1,0 +1,63 @@
+"""What the report cannot answer at all: advice, right-now facts, other cities; and members, people, results."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.scope import other_cities, out_of_scope
+from chatbot.types import Passage
+
+DOCS = {"zjj.txt": {"city": "张家界", "city_en": "Zhangjiajie"}}
+
+
+def passage(text: str) -> Passage:
+    return Passage(chunk_id="c-1", text=text, score=1.0, source="zjj.txt", section="", page=2, start=0, end=len(text))
+
+
+@pytest.mark.parametrize(
+    "question, reason",
+    [
+        ("我该不该在张家界买房？", "opinion"),
+        ("你觉得这份报告写得怎么样？", "opinion"),
+        ("Should I invest in a homestay in Zhangjiajie?", "opinion"),
+        ("张家界这周天气怎么样？", "real_time"),
+        ("常德市去年拆了多少处违建？", "other_city"),
+        ("长沙今年GDP目标是多少？", "other_city"),
+        ("张家界今年GDP目标是多少？", None),
+        ("哪些值得一提的民生实事办成了？", None),
+    ],
+)
+def test_out_of_scope_reasons(question, reason):
+    assert out_of_scope(question, DOCS, [passage("地区生产总值增长7.5%左右。")]) == reason
+
+
+def test_a_city_the_passages_mention_is_not_another_report():
+    # the report itself names partner cities; a question about them is answered from it
+    mentioned = [passage("与南京市、长沙市开展对口合作。")]
+    assert other_cities("张家界和南京有什么合作？", DOCS, mentioned) == []
+    assert other_cities("湘西州今年旅游收入目标？", DOCS, mentioned) == ["湘西土家族苗族自治州"]
+    assert other_cities("来宾朋友们好，张家界的旅游怎么样？", DOCS, mentioned) == []  # 来宾 is also a word
+
+
+@pytest.mark.parametrize(
+    "question, refusal",
+    [
+        ("“五个一百”人才工程具体是哪五个一百？", "没有列出具体内容"),
+        ("张家界市人民医院的院长是谁？", "没有提到相关人员的姓名"),
+        ("张家界2023年GDP最后实际涨了多少？", "没有找到"),
+        ("首个文旅项目点状用地改革试点项目具体位于何处？", "时间或地点"),
+        ("市里一共打造了几个市级非遗街区？", "没有给出具体数字"),  # 一批 is no count
+    ],
+)
+def test_refuses_details_the_report_does_not_give(shared_bot, question, refusal):
+    answer = shared_bot.ask(question)
+    assert answer.refused and refusal in answer.answer
+
+
+def test_lists_and_results_the_report_does_give_are_answered(shared_bot):
+    two = shared_bot.ask("哪两个村被命名为全国示范性老年友好型社区？")
+    assert not two.refused and "洪家关村" in two.answer
+    brands = shared_bot.ask("张家界“五大”区域公用品牌分别是哪些？")
+    assert not brands.refused and "莓茶" in brands.answer
+    done = shared_bot.ask("2022年拆违实际完成了多少？")
+    assert not done.refused and "17384处" in done.answer
