@@ -58,25 +58,33 @@ _QUANTITY_KINDS = [
     (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
     (re.compile(r"什么时候|何时|when\b", re.I),
      re.compile(r"\d{1,2}月|\d{4}年|\d+日|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
-    (re.compile(r"地址|在哪|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村]")),
+    (re.compile(r"地址|在哪(?!些|个方面|几)|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村]")),
 ]
 _DETAIL_UNITS = {unit for _, unit in _QUANTITY_KINDS[-4:]}  # years, dates, times, places: not figures
 _YEAR = re.compile(r"(20\d\d)年?")
 _posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely
 # Results of a year are in the review of that year, never in its plan ("2023年GDP实际涨了多少"
 # against the 2023 report, which only sets the target).
-_ASKS_RESULT = re.compile(r"实际|最后|最终|完成了|完成没|完成得|实现了|结果|达到了|\bactual|\bachieved|\bresult", re.I)
+_ASKS_RESULT = re.compile(
+    r"实际(?:增长|完成|达到|涨|降|是)|最[后终](?:涨|增长|完成|达到|实现)|完成了[没吗]|完成没|完成得|实现了[没吗]|达到了[没吗]|"
+    r"\bactual(?:ly)?\b|\bachieved\b",
+    re.I,
+)
 _PLAN_SECTION = re.compile(r"工作安排|计划|目标任务")
 # "分别是哪六条", "具体指哪些": the members of something, which a sentence that only names it lacks.
 _ASKS_MEMBERS = re.compile(
-    r"分别是|具体(?:包括|指|是|有)|都是(?:些)?(?:啥|什么|哪)|到底是哪|是哪[几一二三四五六七八九十两]|"
+    r"(?:分别是|具体(?:包括|指|是|有)|都是(?:些)?|到底是|包括)(?:哪|什么|啥)(?!时候|时间)|是哪[几一二三四五六七八九十两]|"
     r"哪[几一二三四五六七八九十两]+(?:个|条|项|方面|类|种|家|座|所)|"
     r"\bwhich (?:companies|firms|cities|countries|projects|enterprises)\b",
     re.I,
 )
 _ASKS_TWO = re.compile(r"哪两|哪2|两个|which two", re.I)  # two members need one 、
 _PERSON_TITLES = frozenset("同志 市长 副市长 书记 院士 主任 局长 院长 校长 县长 区长 教授 先生 女士 董事长 总经理 代表 委员".split())
-_ASKS_PERSON = re.compile(r"是谁|有谁|都有谁|哪位|叫什么名字|姓什么|\bwho\b", re.I)
+_ASKS_PERSON = re.compile(
+    r"是谁|有谁|都有谁|哪位|\bwho\b|"
+    r"(?:市长|书记|院长|校长|主任|局长|县长|区长|负责人|领导|院士|运动员|冠军|老师|医生)\S{0,4}(?:叫什么|姓什么)",
+    re.I,
+)
 
 
 @dataclass
