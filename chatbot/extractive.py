@@ -33,7 +33,8 @@ _ASKS_FIGURE = re.compile(
     r"how many|how much|what percent|percentage|what share|rate|how big|what rank",
     re.I,
 )
-_HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[个项所家件次条大小种类枚位]|成)")  # not 一批: no count
+# Chinese numerals count with a measure word (三年内, 十年禁渔) or as an ordinal (第一, 首届); not 一批
+_HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[个项所家件次条大小种类枚位年天]|成)|第[一二三四五六七八九十]+|首[届个次批]")
 # Digits that are not a figure: years, and codes such as 5G, G5515, 12345 (a hotline).
 _NOT_FIGURE = re.compile(r"(?:19|20)\d\d年|[A-Za-z]+\d+[A-Za-z\d]*|\d+[A-Za-z]+\w*|12345")
 # A question about a change or a share ("涨了多少", "参保率") is answered by a rate as well as by an amount.
@@ -57,8 +58,8 @@ _QUANTITY_KINDS = [
     (re.compile(r"哪一年|哪年|which year|what year", re.I), re.compile(r"\d{4}年")),
     (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
     (re.compile(r"什么时候|何时|when\b", re.I),
-     re.compile(r"\d{1,2}月|\d{4}年|\d+日|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
-    (re.compile(r"地址|在哪(?!些|个方面|几)|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村]")),
+     re.compile(r"\d{1,2}月|\d{4}年|\d+日|\d{1,2}·\d{1,2}|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
+    (re.compile(r"地址|在哪(?!些|个方面|几)|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村山峰湖园馆]|峡谷|景区|广场")),
 ]
 _DETAIL_UNITS = {unit for _, unit in _QUANTITY_KINDS[-4:]}  # years, dates, times, places: not figures
 _YEAR = re.compile(r"(20\d\d)年?")
@@ -80,11 +81,14 @@ _ASKS_MEMBERS = re.compile(
 )
 _ASKS_TWO = re.compile(r"哪两|哪2|两个|which two", re.I)  # two members need one 、
 _PERSON_TITLES = frozenset("同志 市长 副市长 书记 院士 主任 局长 院长 校长 县长 区长 教授 先生 女士 董事长 总经理 代表 委员".split())
+# "院长是谁" asks for a person; "是谁把张家界定为…" asks who acted, which an organisation answers.
 _ASKS_PERSON = re.compile(
-    r"是谁|有谁|都有谁|哪位|\bwho\b|"
-    r"(?:市长|书记|院长|校长|主任|局长|县长|区长|负责人|领导|院士|运动员|冠军|老师|医生)\S{0,4}(?:叫什么|姓什么)",
+    r"(?:市长|书记|院长|校长|主任|局长|县长|区长|负责人|领导|院士|运动员|冠军|老师|医生)\S{0,4}(?:叫什么|姓什么|是谁|有谁|是哪位)|"
+    r"\bwho (?:is|was|are|were) the (?:mayor|secretary|head|director|president|leader)",
     re.I,
 )
+_ASKS_WHO = re.compile(r"是谁|有谁|都有谁|哪位|哪个部门|哪个单位|\bwho\b", re.I)
+_BODY = re.compile(r"[\u4e00-\u9fff]{1,10}(?:委员会|协会|科协|政府|中央|国务院|部|委|局|厅|办公室|办|集团|公司|中心|银行|学校|医院|大学)")
 
 
 @dataclass
@@ -251,6 +255,8 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     if _ASKS_MEMBERS.search(question) and sum(row[4].count("、") for row in chosen) < (1 if _ASKS_TWO.search(question) else 2):
         return Extraction(refusal_text(question, "not_listed"), True, "not_listed", best_coverage)
     if _ASKS_PERSON.search(question) and not any(names_a_person(row[4]) for row in chosen):
+        return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
+    if _ASKS_WHO.search(question) and not any(names_a_person(row[4]) or _BODY.search(row[4]) for row in chosen):
         return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source

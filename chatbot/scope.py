@@ -62,10 +62,22 @@ def other_cities(question: str, documents: dict[str, dict], passages: list[Passa
     return found
 
 
+_CLAUSE_END = re.compile(r"[？?！!。；;，,]")
+_ASKS_FACT = re.compile(r"什么|多少|几|哪|怎么|如何|有没有|是否|\b(?:what|how|which|when|where|who)\b", re.I)
+
+
+def _only_opinion(question: str) -> bool:
+    """An opinion asked, and no factual question beside it ("你觉得…？在全省排第几？" asks a fact too)."""
+    clauses = [c for c in _CLAUSE_END.split(question) if c.strip()]
+    if not any(_OPINION.search(c) for c in clauses):
+        return False
+    return not any(_ASKS_FACT.search(c) for c in clauses if not _OPINION.search(c))
+
+
 def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passage]) -> str | None:
     """The reason a question is outside what the report can say, or None."""
     normalized = unicodedata.normalize("NFKC", question)
-    if _OPINION.search(normalized):
+    if _only_opinion(normalized):
         return "opinion"
     if _REAL_TIME.search(normalized):
         return "real_time"

@@ -38,7 +38,7 @@ MIN_ITEMS = 80
 # Where an item came from. set1 was written with the system; its holdout half was reported
 # once and then used for tuning. set2 was written later by someone blind to the system and
 # is the holdout now (see README, "Evaluation").
-ORIGINS = ("set1-tune", "set1-holdout", "set2-blind", "set3-blind")
+ORIGINS = ("set1-tune", "set1-holdout", "set2-blind", "set3-blind", "set4-blind")
 HOLDOUT_KINDS = ("colloquial", "figure", "english", "followup", "unanswerable")
 MIN_HOLDOUT = 60
 MIN_COLLOQUIAL = 30

@@ -73,3 +73,18 @@ def test_question_shapes_that_look_like_the_refused_ones():
     assert not _ASKS_PERSON.search("新建的学校叫什么名字？") and _ASKS_PERSON.search("市长叫什么名字？")
     assert not _ASKS_RESULT.search("打通最后一公里的措施有哪些？") and _ASKS_RESULT.search("GDP实际增长了多少？")
     assert other_cities("三明治和海口的说法", DOCS, []) == []
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("是谁把张家界定为全国首个“科普研学试点城市”的？", "中国科协"),  # an organisation answers "who did it"
+        ("全市松材线虫病疫情计划几年内清零？", "三年内"),  # a count in Chinese numerals
+        ("张家界食品安全满意度在湖南省排第几？", "全省第一"),  # an ordinal
+        ("报告里说快速处置的那次疫情是什么时候的？", "10·6"),  # a date written as 10·6
+        ("你觉得张家界空气好不好？在全省排第几？", "第2位"),  # an opinion opener before a factual question
+    ],
+)
+def test_answers_facts_asked_in_shapes_that_look_refusable(shared_bot, question, expected):
+    answer = shared_bot.ask(question)
+    assert not answer.refused and expected in answer.answer
