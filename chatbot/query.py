@@ -125,6 +125,29 @@ class DocumentExpander:
         return added
 
 
+PASSAGE_QUESTIONS = Path(__file__).parent / "data" / "passage_questions.tsv"
+
+
+class PassageQuestions:
+    """Residents' questions written for passages of the report (doc2query), matched by an anchor.
+
+    The anchor is a verbatim piece of the passage, so the questions follow the text
+    through any re-chunking; a passage that no longer contains it gets nothing.
+    """
+
+    def __init__(self, path: Path = PASSAGE_QUESTIONS) -> None:
+        self._entries: list[tuple[str, list[str]]] = []
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                anchor, _, questions = line.partition("\t")
+                if questions and not line.startswith("#"):
+                    self._entries.append((re.sub(r"\s+", "", anchor), [t for q in questions.split("|") for t in tokenize(q)]))
+
+    def __call__(self, text: str) -> list[str]:
+        body = re.sub(r"\s+", "", text)
+        return [token for anchor, tokens in self._entries if anchor in body for token in tokens]
+
+
 def looks_like_injection(text: str) -> bool:
     # NFKC first: full-width letters (Ｉｇｎｏｒｅ) must not slip past the patterns
     return bool(INJECTION_PATTERNS.search(unicodedata.normalize("NFKC", text)))
@@ -193,4 +216,4 @@ def _cut(text: str) -> list[str]:
     return list(jieba.cut(text))
 
 
-__all__ = ["DocumentExpander", "condense", "expansions", "is_followup", "looks_like_injection", "normalize_question", "resolve_relative_years", "words"]
+__all__ = ["DocumentExpander", "PassageQuestions", "condense", "expansions", "is_followup", "looks_like_injection", "normalize_question", "resolve_relative_years", "words"]

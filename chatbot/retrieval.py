@@ -23,7 +23,7 @@ from chatbot.bilingual import english_expansions
 from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
 from chatbot.lexical import LexicalIndex, tokenize
-from chatbot.query import EVERYDAY_TERMS, DocumentExpander, expansions, resolve_relative_years
+from chatbot.query import EVERYDAY_TERMS, DocumentExpander, PassageQuestions, expansions, resolve_relative_years
 from chatbot.routing import city_aliases
 from chatbot.settings import Settings
 from chatbot.store import ChunkStore
@@ -108,7 +108,8 @@ class Retriever:
         self._collection = None
         self._state = _Snapshot()
         self._query_cache: dict[str, list[float]] = {}
-        self._expander: DocumentExpander | None = None
+        self._expander = DocumentExpander(EVERYDAY_TERMS)
+        self._questions = PassageQuestions()
         self.refresh(force=True)
 
     # --- state ------------------------------------------------------------
@@ -137,17 +138,18 @@ class Retriever:
                 version=version,
                 ids=tuple(ordered),
                 pos={cid: i for i, cid in enumerate(ordered)},
-                lexical=LexicalIndex(ordered, [self._index_terms(chunks[c]["meta"].get("terms", "").split()) for c in ordered]),
+                lexical=LexicalIndex(
+                    ordered, [self._index_terms(chunks[c]["meta"].get("terms", "").split(), chunks[c]["text"]) for c in ordered]
+                ),
                 chunks=chunks,
                 documents={source: entry["meta"] for source, entry in manifest.items()},
                 subjects=subject_pattern({source: entry["meta"] for source, entry in manifest.items()}),
             )
             logger.info("retriever loaded %s chunks from %s documents", len(ordered), len(manifest))
 
-    def _index_terms(self, terms: list[str]) -> list[str]:
-        if self._expander is None:
-            self._expander = DocumentExpander(EVERYDAY_TERMS)
-        return terms + self._expander(terms)
+    def _index_terms(self, terms: list[str], text: str) -> list[str]:
+        """A passage's BM25 terms: its own, the everyday phrases of its report terms, its residents' questions."""
+        return terms + self._expander(terms) + self._questions(text)
 
     @property
     def chunks(self) -> dict[str, dict]:

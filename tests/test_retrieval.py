@@ -97,3 +97,15 @@ def test_english_lexicon_phrases_match_whole_words():
     assert "莓茶" not in expansions("Will teachers get a raise?")  # "tea" is not in "teacher"
     assert "地区生产总值" in expansions("2023年gdp增长多少？")  # an ASCII word right after Han characters
     assert "循环利用" in expansions("Is there any recycling?")  # a stem entry (recycl*)
+
+
+def test_residents_questions_follow_their_passage_by_anchor(tmp_path):
+    from chatbot.lexical import tokenize
+    from chatbot.query import PassageQuestions
+
+    table = tmp_path / "q.tsv"
+    table.write_text("# comment\n牢牢守住154.78万亩耕地\t种粮的地还剩多少？|Is farmland protected?\n", encoding="utf-8")
+    questions = PassageQuestions(table)
+    added = questions("全面推行田长制，牢牢守住 154.78万亩耕地保护底线目标。")  # whitespace is ignored
+    assert set(tokenize("种粮的地还剩多少？")) <= set(added) and "farmland" in added
+    assert questions("推进文旅项目点状用地改革。") == []
