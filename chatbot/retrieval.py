@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 Mode = Literal["hybrid", "bm25", "dense", "rrf"]
 
-LEXICAL_WEIGHT = 0.6  # share of the BM25 signal in the fused score: the middle of the 0.5–0.65 plateau on the tuning split
+LEXICAL_WEIGHT = 0.75  # share of the BM25 signal in the fused score: the middle of the 0.65–0.85 plateau on the tuning split
 EXPANSION_WEIGHT = 0.5  # everyday-word expansions count half as much as the user's own words
 CONTEXT_WEIGHT = 0.5  # the previous question's words count half, like expansions (0.3 lost one of 11 tuning follow-ups)
 CANDIDATES = 40
