@@ -17,11 +17,12 @@ from chatbot.backends import Backend, get_backend
 from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import BackendError, InputError, StoreNotReadyError
 from chatbot.extractive import extract, refusal_text
-from chatbot.scope import out_of_scope
 from chatbot.query import condense, normalize_question, resolve_relative_years
 from chatbot.retrieval import Mode, Retriever
+from chatbot.scope import other_city_message, out_of_scope
 from chatbot.settings import Settings, get_settings
 from chatbot.store import ingest_running
+from chatbot.textutil import is_english
 from chatbot.types import Answer, Message, Passage
 from chatbot.verify import verify
 
@@ -160,6 +161,8 @@ class Chatbot:
         scope = out_of_scope(standalone, self.retriever.documents, passages)
         if scope:
             answer_text, refused = refusal_text(standalone, scope), True
+            if scope == "other_city":
+                answer_text = other_city_message(standalone, self.retriever.documents, passages, is_english(standalone))
             yield Event("token", answer_text)
         if not scope and chosen.is_llm:
             from chatbot.chain import generate

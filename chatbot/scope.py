@@ -84,3 +84,12 @@ def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passa
     if other_cities(normalized, documents, passages):
         return "other_city"
     return None
+
+
+def other_city_message(question: str, documents: dict[str, dict], passages: list[Passage], english: bool) -> str:
+    """Names both sides: which report this is, and the city it has nothing on."""
+    asked = "、".join(other_cities(unicodedata.normalize("NFKC", question), documents, passages))
+    ours = "、".join(sorted({str(meta["city"]) for meta in documents.values() if meta.get("city")})) or "本市"
+    if english:
+        return f"This is the government work report of {ours}; it says nothing about {asked}."
+    return f"这是{ours}的政府工作报告，没有关于{asked}的内容。"

@@ -31,6 +31,11 @@ def test_out_of_scope_reasons(question, reason):
     assert out_of_scope(question, DOCS, [passage("地区生产总值增长7.5%左右。")]) == reason
 
 
+def test_another_city_is_named_in_the_refusal(shared_bot):
+    answer = shared_bot.ask("常德市去年拆了多少处违建？")
+    assert answer.refused and answer.answer == "这是张家界的政府工作报告，没有关于常德市的内容。"
+
+
 def test_a_city_the_passages_mention_is_not_another_report():
     # the report itself names partner cities; a question about them is answered from it
     mentioned = [passage("与南京市、长沙市开展对口合作。")]
