@@ -120,57 +120,28 @@ def _coverage(tokens: set[str], weights: dict[str, float], total: float) -> floa
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
 
 
+# reason → (English, Chinese). Scope reasons (opinion, real_time) come from chatbot.scope.
+_REFUSALS = {
+    "injection": ("I can only answer questions about the content of the government work report.", "我只能回答关于政府工作报告内容的问题。"),
+    "opinion": (
+        "I answer from the government work report only; it gives no personal advice or opinions.",
+        "我只根据政府工作报告的内容回答，不提供个人建议或评价。",
+    ),
+    "real_time": (
+        "The work report is an annual plan and review; it has no current information such as today's weather or prices.",
+        "政府工作报告是年度回顾和计划，没有天气、票价等实时信息。",
+    ),
+    "no_detail": ("The report mentions this, but does not say when or where.", "报告提到了相关内容，但没有给出具体的时间或地点。"),
+    "not_listed": ("The report names this, but does not list what it consists of.", "报告提到了这一项，但没有列出具体内容。"),
+    "no_person": ("The report names no person for this.", "报告没有提到相关人员的姓名。"),
+    "no_figure": ("The report mentions this, but gives no figure for it.", "报告提到了相关内容，但没有给出具体数字。"),
+    "not_covered": ("The report does not cover this question.", "报告中没有找到与这个问题相关的内容。"),
+}
+
+
 def refusal_text(question: str, reason: str) -> str:
-    english = is_english(question)
-    if reason == "injection":
-        return (
-            "I can only answer questions about the content of the government work report."
-            if english
-            else "我只能回答关于政府工作报告内容的问题。"
-        )
-    if reason == "opinion":
-        return (
-            "I answer from the government work report only; it gives no personal advice or opinions."
-            if english
-            else "我只根据政府工作报告的内容回答，不提供个人建议或评价。"
-        )
-    if reason == "real_time":
-        return (
-            "The work report is an annual plan and review; it has no current information such as today's weather or prices."
-            if english
-            else "政府工作报告是年度回顾和计划，没有天气、票价等实时信息。"
-        )
-    if reason == "other_city":
-        return (
-            "This report is about its own city; it says nothing about the place you asked about."
-            if english
-            else "这份报告只涉及本市，没有关于您所问城市的内容。"
-        )
-    if reason == "no_detail":
-        return (
-            "The report mentions this, but does not say when or where."
-            if english
-            else "报告提到了相关内容，但没有给出具体的时间或地点。"
-        )
-    if reason == "not_listed":
-        return (
-            "The report names this, but does not list what it consists of."
-            if english
-            else "报告提到了这一项，但没有列出具体内容。"
-        )
-    if reason == "no_person":
-        return "The report names no person for this." if english else "报告没有提到相关人员的姓名。"
-    if reason == "no_figure":
-        return (
-            "The report mentions this, but gives no figure for it."
-            if english
-            else "报告提到了相关内容，但没有给出具体数字。"
-        )
-    return (
-        "The report does not cover this question."
-        if english
-        else "报告中没有找到与这个问题相关的内容。"
-    )
+    english, chinese = _REFUSALS.get(reason, _REFUSALS["not_covered"])
+    return english if is_english(question) else chinese
 
 
 def names_a_person(sentence: str) -> bool:
@@ -190,6 +161,11 @@ def names_a_person(sentence: str) -> bool:
             if after in _PERSON_TITLES or before in _PERSON_TITLES:
                 return True
     return False
+
+
+def _names_who(sentence: str, *, person_only: bool) -> bool:
+    """A post needs a person's name; "who did it" is answered by an organisation too."""
+    return names_a_person(sentence) or (not person_only and bool(_BODY.search(sentence)))
 
 
 def has_figure(sentence: str) -> bool:
@@ -254,10 +230,10 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
         chosen = fitting[:MAX_SENTENCES]
     if _ASKS_MEMBERS.search(question) and sum(row[4].count("、") for row in chosen) < (1 if _ASKS_TWO.search(question) else 2):
         return Extraction(refusal_text(question, "not_listed"), True, "not_listed", best_coverage)
-    if _ASKS_PERSON.search(question) and not any(names_a_person(row[4]) for row in chosen):
-        return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
-    if _ASKS_WHO.search(question) and not any(names_a_person(row[4]) or _BODY.search(row[4]) for row in chosen):
-        return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
+    asks_person = bool(_ASKS_PERSON.search(question))
+    if asks_person or _ASKS_WHO.search(question):
+        if not any(_names_who(row[4], person_only=asks_person) for row in chosen):
+            return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]
