@@ -160,9 +160,11 @@ class Chatbot:
         answer_text, refused, fallback = "", False, False
         scope = out_of_scope(standalone, self.retriever.documents, passages)
         if scope:
-            answer_text, refused = refusal_text(standalone, scope), True
+            refused = True
             if scope == "other_city":
                 answer_text = other_city_message(standalone, self.retriever.documents, passages, is_english(standalone))
+            else:
+                answer_text = refusal_text(standalone, scope)
             yield Event("token", answer_text)
         if not scope and chosen.is_llm:
             from chatbot.chain import generate

@@ -46,7 +46,7 @@ _ASKS_CHANGE = re.compile(
 _RATE = re.compile(r"\d[\d.]*\s*(?:%|倍|个百分点)")
 
 # When a question asks for a kind of quantity, the answer must give that kind.
-_QUANTITY_KINDS = [
+_FIGURE_KINDS = [
     (re.compile(r"多少钱|多少元|万元|亿元|金额|投资额|总投资|投资多少|投入多少|花了多少|资金多少|how much money|cost|investment of", re.I),
      re.compile(r"\d[\d.,]*\s*[万亿]?元")),
     (re.compile(r"多少人(?!次)|人口|人数|多少名|how many people|population", re.I), re.compile(r"\d[\d.,]*\s*万?(?:人(?!次)|名)")),
@@ -55,13 +55,17 @@ _QUANTITY_KINDS = [
     (re.compile(r"库容|多少立方"), re.compile(r"立方米")),
     (re.compile(r"多远|距离|多少公里|多长(?!时间)|长度|全长|多少米|how far|how long is", re.I), re.compile(r"\d[\d.,]*\s*(?:公里|千米|米)")),
     (re.compile(r"装机|千瓦"), re.compile(r"千瓦")),
+]
+# Years, dates, times and places: asked for but missing, they get their own message (not "no figure").
+_DETAIL_KINDS = [
     (re.compile(r"哪一年|哪年|which year|what year", re.I), re.compile(r"\d{4}年")),
     (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
     (re.compile(r"什么时候|何时|when\b", re.I),
      re.compile(r"\d{1,2}月|\d{4}年|\d+日|\d{1,2}·\d{1,2}|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
     (re.compile(r"地址|在哪(?!些|个方面|几)|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村山峰湖园馆]|峡谷|景区|广场")),
 ]
-_DETAIL_UNITS = {unit for _, unit in _QUANTITY_KINDS[-4:]}  # years, dates, times, places: not figures
+_QUANTITY_KINDS = _FIGURE_KINDS + _DETAIL_KINDS
+_DETAIL_UNITS = {unit for _, unit in _DETAIL_KINDS}
 _YEAR = re.compile(r"(20\d\d)年?")
 _posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely
 # Results of a year are in the review of that year, never in its plan ("2023年GDP实际涨了多少"
