@@ -13,6 +13,7 @@ import unicodedata
 from pathlib import Path
 
 from chatbot.lexical import tokenize, words
+from chatbot.textutil import compact
 from chatbot.types import Message
 
 # 今年 etc. are resolved against the report's year, not today.
@@ -141,10 +142,10 @@ class PassageQuestions:
             for line in path.read_text(encoding="utf-8").splitlines():
                 anchor, _, questions = line.partition("\t")
                 if questions and not line.startswith("#"):
-                    self._entries.append((re.sub(r"\s+", "", anchor), [t for q in questions.split("|") for t in tokenize(q)]))
+                    self._entries.append((compact(anchor), [t for q in questions.split("|") for t in tokenize(q)]))
 
     def __call__(self, text: str) -> list[str]:
-        body = re.sub(r"\s+", "", text)
+        body = compact(text)
         return [token for anchor, tokens in self._entries if anchor in body for token in tokens]
 
 

@@ -13,8 +13,8 @@ import logging
 import re
 import threading
 import time
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -24,7 +24,7 @@ from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
 from chatbot.lexical import LexicalIndex, tokenize
 from chatbot.query import EVERYDAY_TERMS, DocumentExpander, PassageQuestions, expansions, resolve_relative_years
-from chatbot.routing import city_aliases
+from chatbot.routing import stored_city_names
 from chatbot.settings import Settings
 from chatbot.store import ChunkStore
 from chatbot.types import Passage
@@ -60,15 +60,21 @@ def build_query(
     already used the name to choose the report.
     """
     text = resolve_relative_years(question, year)
-    extra = expansions(text)
-    if known is not None:
-        extra += [word for word in english_expansions(text, known) if word not in extra]
+    extra = expansion_terms(text, known)
     lexical_text = subjects.sub(" ", text) if subjects is not None else text
     return Query(text=text, tokens=tokenize(lexical_text), expansion_tokens=[t for term in extra for t in tokenize(term)])
 
 
+def expansion_terms(text: str, known: Callable[[str], bool] | None = None) -> list[str]:
+    """The words a search adds to a question: everyday terms, and English translated into `known` words."""
+    terms = expansions(text)
+    if known is not None:
+        terms += [word for word in english_expansions(text, known) if word not in terms]
+    return terms
+
+
 def subject_pattern(documents: dict[str, dict]) -> re.Pattern | None:
-    names = {alias for meta in documents.values() if meta.get("city") for alias in city_aliases(str(meta["city"]), meta.get("city_en"))}
+    names = stored_city_names(documents)
     if not names:
         return None
     return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.I)
@@ -286,11 +292,8 @@ class Retriever:
         )
 
     def expansion_terms(self, question: str) -> list[str]:
-        """The words a search for `question` adds to it: everyday terms, English translations."""
-        state = self._state
-        text = resolve_relative_years(question, self.settings.report_year)
-        terms = expansions(text)
-        return terms + [w for w in english_expansions(text, state.lexical.has) if w not in terms]
+        """The words a search for `question` adds to it (see `expansion_terms`), for the answerer."""
+        return expansion_terms(resolve_relative_years(question, self.settings.report_year), self._state.lexical.has)
 
     def idf(self, token: str) -> float:
         return self._state.lexical.idf(token)

@@ -79,6 +79,11 @@ def city_aliases(city: str, city_en: str | None = None) -> set[str]:
     return {a for a in aliases if len(a) >= 2}
 
 
+def stored_city_names(documents: dict[str, dict]) -> set[str]:
+    """Every name (aliases included) of the cities the stored reports are about."""
+    return {a for meta in documents.values() if meta.get("city") for a in city_aliases(str(meta["city"]), meta.get("city_en"))}
+
+
 def named_cities(question: str, documents: dict[str, dict]) -> list[str]:
     """Stored city values the question names (longest alias wins where names overlap)."""
     text = question

@@ -15,7 +15,7 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-from chatbot.routing import city_aliases
+from chatbot.routing import stored_city_names
 from chatbot.types import Passage
 
 PREFECTURES = Path(__file__).parent / "data" / "prefectures.tsv"
@@ -48,7 +48,7 @@ def _prefectures() -> tuple[tuple[str, str], ...]:
 
 def other_cities(question: str, documents: dict[str, dict], passages: list[Passage]) -> list[str]:
     """Cities the question names that are neither a stored report's city nor mentioned in the passages."""
-    own = {a for meta in documents.values() if meta.get("city") for a in city_aliases(str(meta["city"]), meta.get("city_en"))}
+    own = stored_city_names(documents)
     text = unicodedata.normalize("NFKC", question)
     for alias in sorted(own, key=len, reverse=True):
         text = text.replace(alias, "□")
