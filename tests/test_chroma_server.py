@@ -34,6 +34,7 @@ import pytest
 from chatbot.errors import StoreError
 from chatbot.settings import Settings, get_settings
 from chatbot.store import ChunkStore
+from tests.fakes.processes import stop
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.chroma_server
@@ -76,13 +77,7 @@ class ChromaServer:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
         self._log.close()
 
 

@@ -70,6 +70,15 @@ def raw_http():
         yield client
 
 
+def _call(llm, how: str) -> None:
+    """One LangChain chat call, invoked or streamed to the end."""
+    if how == "invoke":
+        llm.invoke("hi")
+    else:
+        for _ in llm.stream("hi"):
+            pass
+
+
 def _chat(client: openai.OpenAI, **kw):
     return client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, **kw)
 
@@ -368,11 +377,7 @@ def test_langchain_chat_openai_errors(oai_server, mode, lc_type, openai_base, co
                      timeout=0.5)
     try:
         with pytest.raises(openai_base) as info:
-            if how == "invoke":
-                llm.invoke("hi")
-            else:
-                for _ in llm.stream("hi"):
-                    pass
+            _call(llm, how)
     finally:
         llm.root_client.close()
     assert type(info.value) is lc_type
@@ -520,11 +525,7 @@ def test_langchain_chat_ollama_errors(ollama_server, mode, exc_type, status, how
     llm = ChatOllama(base_url=ollama_server.url, model=CHAT_MODEL, client_kwargs={"timeout": 0.5})
     try:
         with pytest.raises(Exception) as info:
-            if how == "invoke":
-                llm.invoke("hi")
-            else:
-                for _ in llm.stream("hi"):
-                    pass
+            _call(llm, how)
     finally:
         llm._client.close()
     assert type(info.value) is exc_type

@@ -35,6 +35,7 @@ import pytest
 
 from chatbot.settings import Settings
 from chatbot.textutil import figures
+from tests.fakes.processes import stop
 
 pytestmark = pytest.mark.llama
 
@@ -140,12 +141,7 @@ def llama_server(gguf, tmp_path_factory):
             pytest.fail(f"llama_cpp.server did not answer /v1/models within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
         yield {"base_url": base_url, "model": model_id, "log": log_path}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop(proc, timeout=15)
 
 
 def _bot(llama_server, data_dir: Path, max_output_tokens: int = 128):
