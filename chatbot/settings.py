@@ -107,6 +107,22 @@ class Settings(BaseSettings):
     ollama_host: str = Field("http://127.0.0.1:11434", validation_alias=_env("OLLAMA_HOST"))
     ollama_model: str = Field("qwen2.5:7b", validation_alias=_env("CHATBOT_OLLAMA_MODEL"))
 
+    # --- who may choose what ------------------------------------------------
+    public_backends: str = Field(
+        "extractive",
+        validation_alias=_env("CHATBOT_PUBLIC_BACKENDS"),
+        description=(
+            "What a visitor of the web app or a client of the HTTP API may choose, comma-separated: "
+            "`extractive`, `openai`, `openai:gpt-4o-mini`, `ollama:qwen2.5:7b`. Base URLs and keys are "
+            "the operator's (OPENAI_BASE_URL, OPENAI_API_KEY, OLLAMA_HOST); the offline `extractive` "
+            "answer is always offered."
+        ),
+    )
+    max_concurrent_model_calls: int = Field(
+        4, ge=1, le=256, validation_alias=_env("CHATBOT_MAX_CONCURRENT_MODEL_CALLS"),
+        description="Model calls running at once across the whole process; past it, the offline answer is given.",
+    )
+
     # --- limits ------------------------------------------------------------
     max_question_chars: int = Field(
         500, ge=10, le=20000, validation_alias=_env("CHATBOT_MAX_QUESTION_CHARS"),
@@ -122,6 +138,21 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("public_backends")
+    @classmethod
+    def _known_backends(cls, value: str) -> str:
+        from chatbot.backends.choices import parse_choices
+
+        parse_choices(value)  # raises ValueError with a one-line message
+        return value
+
+    @property
+    def public_choices(self) -> list:
+        """The operator's list of `BackendChoice`s a visitor or API client may pick from."""
+        from chatbot.backends.choices import parse_choices
+
+        return parse_choices(self.public_backends)
 
     @property
     def uses_chroma_server(self) -> bool:
