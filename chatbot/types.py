@@ -54,6 +54,7 @@ class Answer(BaseModel):
     backend: str
     model: str | None = None
     fallback: bool = False
+    rewritten_by: Literal["none", "rules", "model"] = "none"  # who made a follow-up standalone
     citations: list[Citation] = Field(default_factory=list)
     sentences: list[AnswerSentence] = Field(default_factory=list)
     contexts: list[Passage] = Field(default_factory=list)
