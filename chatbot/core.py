@@ -75,6 +75,7 @@ class _Progress:
 
     warnings: list[str] = field(default_factory=list)
     streamed: bool = False
+    shown: str = ""  # the text streamed so far
     fallback: bool = False
     rewritten_by: str = "none"
 
@@ -187,16 +188,13 @@ class Chatbot:
         text, k, messages = self.validate(question, k, history)
         progress = _Progress()
         chosen = self.answerer(backend, model)  # an unknown name is the caller's InputError
-        slot = _Slot(None)
-        if chosen.calls_model:
-            if self._model_slots.acquire(blocking=False):
-                slot = _Slot(self._model_slots)
-            else:
-                progress.warnings.append(
-                    "很多人正在提问，这次先给出离线答案。Many questions are being answered right now; this answer comes from the offline answerer."
-                )
-                yield Event("notice", progress.warnings[-1])
-                chosen, progress.fallback = self._offline, True
+        slot = self._take_slot(chosen)
+        if slot is None:
+            progress.warnings.append(
+                "很多人正在提问，这次先给出离线答案。Many questions are being answered right now; this answer comes from the offline answerer."
+            )
+            yield Event("notice", progress.warnings[-1])
+            chosen, progress.fallback, slot = self._offline, True, _Slot(None)
         try:
             if ingest_running(self.settings.data_dir):
                 progress.warnings.append("An ingest is running; answers come from the last complete ingest.")
@@ -220,14 +218,11 @@ class Chatbot:
             scope = "injection" if guarded.removed and not guarded.question else out_of_scope(standalone, self.retriever.documents, passages)
             if scope:
                 draft = Draft(self._scope_message(scope, standalone, passages), refused=True, reason=scope)
-                yield Event("token", draft.text)
-                progress.streamed = True
+                yield from self._show(draft.text, progress)
             else:
                 draft = yield from self._draft(chosen, request, deadline, slot, progress)
-            result = verify(draft.text, passages)
+            draft, result = yield from self._check(chosen, draft, verify(draft.text, passages), request, progress)
             refused = draft.refused
-            if chosen.calls_model and not progress.fallback and not scope:
-                draft, result, refused = yield from self._check_model_answer(draft, result, request, progress)
         finally:
             if not slot.handed_off:
                 slot.release()
@@ -258,7 +253,7 @@ class Chatbot:
         by_rules = condense(text, messages)
         if by_rules != text:
             progress.rewritten_by = "rules"
-        if not (chosen.calls_model and messages):
+        if not messages:
             return by_rules
         try:
             rewrite = "".join(self._within(lambda: chosen.rewrite(text, messages), deadline, slot, chosen.name)).strip()
@@ -280,24 +275,21 @@ class Chatbot:
         """The answerer's draft, streamed as tokens; any failure falls back to the offline answer."""
         draft: Draft | None = None
         try:
-            source = (lambda: chosen.answer(request)) if chosen.calls_model else None
-            pieces = self._within(source, deadline, slot, chosen.name) if source else chosen.answer(request)
-            for piece in pieces:
+            for piece in self._within(lambda: chosen.answer(request), deadline, slot, chosen.name):
                 if isinstance(piece, Draft):
                     draft = piece
                 elif piece:
                     progress.streamed = True
+                    progress.shown += piece
                     yield Event("token", piece)
             if draft is None or not draft.text.strip():
                 raise BackendError(chosen.name, "The model returned an empty answer.")
             return draft
         except BackendError as exc:
-            return (yield from self._fallback(request, progress, f"{exc} Showing the offline extractive answer instead."))
+            return (yield from self._fallback(chosen, request, progress, f"{exc} Showing the offline extractive answer instead."))
         except Exception:  # noqa: BLE001 - a bug in one answerer must not cost the user the answer
-            if not chosen.calls_model:
-                raise
             logger.exception("answerer %s failed", chosen.name)
-            return (yield from self._fallback(request, progress, f"[{chosen.name}] The model backend failed. Showing the offline extractive answer instead."))
+            return (yield from self._fallback(chosen, request, progress, f"[{chosen.name}] The answer failed. Showing the offline extractive answer instead."))
 
     def _within(self, source, deadline: Deadline, slot: _Slot, name: str) -> Iterator:  # noqa: ANN001
         """A model call's pieces under the whole-answer deadline."""
@@ -309,44 +301,58 @@ class Chatbot:
                 name, f"The answer took longer than {deadline.seconds:g} s.", fix="Try again later."
             ) from None
 
-    def _check_model_answer(
-        self, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress
+    def _check(
+        self, chosen: Answerer, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress
     ) -> Iterator[Event]:
-        """A model's answer, judged by structure: its refusal line, an answer that is empty after
-        checking or cites nothing (refused); an instruction repeated or most of it unsupported (replaced)."""
+        """Every draft, judged by structure whoever wrote it. A refusal (the answerer's own, or an
+        answer that is empty after checking or cites nothing) is shown as a refusal; an answer that
+        repeats a planted instruction, or is mostly unsupported, is replaced by the offline answer."""
         if draft.refused or not result.sentences or not any(s.citations for s in result.sentences):
-            text = refusal_text(request.question, "not_covered")
-            yield Event("reset", None)
-            yield Event("token", text)
-            return Draft(text, refused=True, reason="model_declined"), verify(text, request.passages), True
-        if result.injected:
-            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
-            draft = yield from self._fallback(request, progress, "Showing the offline extractive answer instead.")
-            return draft, verify(draft.text, request.passages), draft.refused
+            if not draft.refused:
+                logger.info("answer of %s cites nothing after checking: a refusal", chosen.name)
+                draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
+            yield from self._show(draft.text, progress)
+            return draft, verify(draft.text, request.passages)
         supported = sum(len(s.text) for s in result.sentences if s.verified)
         total = sum(len(s.text) for s in result.sentences) or 1
-        if supported / total < SUPPORTED_SHARE:
+        if result.injected or supported / total < SUPPORTED_SHARE:
             progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
-            draft = yield from self._fallback(
-                request, progress,
-                "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
-                "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead.",
-            )
-            return draft, verify(draft.text, request.passages), draft.refused
-        return draft, result, False
+            if chosen is not self._offline:  # the offline answer is the last resort; it keeps its flags
+                notice = (
+                    "Showing the offline extractive answer instead." if result.injected else
+                    "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
+                    "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
+                )
+                draft = yield from self._fallback(chosen, request, progress, notice)
+                return draft, verify(draft.text, request.passages)
+        return draft, result
 
-    def _fallback(self, request: AnswerRequest, progress: _Progress, notice: str) -> Iterator[Event]:
+    def _show(self, text: str, progress: _Progress) -> Iterator[Event]:
+        """Make `text` what the reader sees: withdraw what was streamed if it differs."""
+        if progress.shown.strip() == text.strip():
+            return
+        if progress.streamed:
+            yield Event("reset", None)
+        yield Event("token", text)
+        progress.streamed, progress.shown = True, text
+
+    def _fallback(self, chosen: Answerer, request: AnswerRequest, progress: _Progress, notice: str) -> Iterator[Event]:
         """The one fallback: the offline answer replaces whatever was streamed, with a notice saying why."""
+        if chosen is self._offline:
+            raise RuntimeError(notice)  # the offline answerer itself failed: a bug, not a backend outage
         logger.warning("falling back to the offline answer: %s", notice)
         progress.warnings.append(notice)
         progress.fallback = True
         yield Event("notice", notice)
-        if progress.streamed:
-            yield Event("reset", None)
         draft = next(piece for piece in self._offline.answer(request) if isinstance(piece, Draft))
-        yield Event("token", draft.text)
-        progress.streamed = True
+        yield from self._show(draft.text, progress)
         return draft
+
+    def _take_slot(self, chosen: Answerer) -> _Slot | None:
+        """A model-call slot for answerers that call a model (None when all are taken)."""
+        if not chosen.calls_model:
+            return _Slot(None)
+        return _Slot(self._model_slots) if self._model_slots.acquire(blocking=False) else None
 
     def _scope_message(self, scope: str, question: str, passages: list[Passage]) -> str:
         if scope == "other_city":

@@ -17,6 +17,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
+from chatbot.answer.extractive import refusal_text
 from chatbot.backends.base import LLMBackend
 from chatbot.query import looks_like_injection
 from chatbot.settings import PROJECT_ROOT
@@ -82,7 +83,10 @@ class LLMAnswerer(Answerer):
             pieces.append(piece)
             yield piece
         text = "".join(pieces).strip()
-        yield Draft(text, refused=is_refusal_line(text))
+        if is_refusal_line(text):
+            yield Draft(refusal_text(request.question, "not_covered"), refused=True, reason="model_declined")
+        else:
+            yield Draft(text)
 
     def rewrite(self, question: str, history: list[Message]) -> Iterator[str]:
         prompt = ChatPromptTemplate.from_template(load_prompt("condense.md"))
