@@ -155,7 +155,7 @@ class _Checker:
         names = unsupported_names(tokens, haystack, self.city)
         if names:
             kinds = {n.kind for n in names}  # a title or a person is the strongest sign of invention
-            kind = next(k for k in ("name", "organisation", "place") if k in kinds)
+            kind = next(k for k in ("name", "place", "organisation") if k in kinds)
             return _Outcome(kind, [], 0.0, [n.text for n in names])
         units = content_units(tokens)
         share = share_present(units, haystack)
