@@ -137,3 +137,22 @@ def test_claims_set_is_rebuilt_identically():
     rows, passages = module.build()
     assert "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows) == (DATA / "claims.jsonl").read_text(encoding="utf-8")
     assert len(passages) == len((DATA / "claims_passages.jsonl").read_text(encoding="utf-8").splitlines())
+
+
+def test_reasons_show_in_the_cli_and_the_ui():
+    import io
+
+    from chatbot.cli import _print_answer
+    from chatbot.types import Answer
+    from chatbot.ui.views import answer_body_markdown
+
+    result = verify("常务副市长刘建明表示，地区生产总值增长7.5%左右[1]。*注意*", [TARGETS])
+    answer = Answer(question="q", standalone_question="q", answer=result.answer, refused=False, backend="openai",
+                    sentences=result.sentences, citations=result.citations, warnings=result.warnings)
+    out = io.StringIO()
+    _print_answer(answer, out)
+    assert "⚠ 未核实 / unverified (人名或职务未见于出处 / name not in the source): 常务副市长刘建明" in out.getvalue()
+    zh, en = answer_body_markdown(answer, "zh"), answer_body_markdown(answer, "en")
+    assert ":orange-badge[⚠ 未核实：人名或职务未见于出处]" in zh
+    assert "name not in the source]" in en
+    assert "\\*注意\\*" in zh  # still escaped
