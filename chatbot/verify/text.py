@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import unicodedata
 from dataclasses import dataclass
 
 import jieba
 import jieba.posseg
 
+from chatbot.extractive import _posseg_lock  # one lock for jieba.posseg's lazy, thread-unsafe init
 from chatbot.lexical import STOPWORDS
 
 jieba.setLogLevel(logging.WARNING)
-_posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # Framing and function words: they say how the answer is told, not what it claims.
