@@ -77,8 +77,9 @@ def test_top_k_is_limited(shared_bot):
 def test_verify_removes_bad_markers_and_flags_invented_figures():
     passages = [Passage(chunk_id="c1", text="地区生产总值增长7.5%左右。", score=1, source="s", section="x")]
     result = verify("地区生产总值增长7.5%左右[1]。固定资产投资增长12%[1]。另有说法[3]。", passages)
-    assert [s.verified for s in result.sentences] == [True, False, True]
-    assert result.sentences[1].unverified_figures == ["12%"]
+    assert [s.verified for s in result.sentences] == [True, False, False]
+    assert result.sentences[1].unverified_figures == ["12%"] and result.sentences[1].reason == "figure"
+    assert result.sentences[2].reason == "uncited"  # its only marker pointed at no passage
     assert "[3]" not in result.answer and any("[3]" in w for w in result.warnings)
 
 
