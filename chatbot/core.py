@@ -307,15 +307,13 @@ class Chatbot:
         """Every draft, judged by structure whoever wrote it. A refusal (the answerer's own, or an
         answer that is empty after checking or cites nothing) is shown as a refusal; an answer that
         repeats a planted instruction, or is mostly unsupported, is replaced by the offline answer."""
-        if draft.refused or not result.sentences or not any(s.citations for s in result.sentences):
+        if draft.refused or result.empty or not result.cited_any:
             if not draft.refused:
                 logger.info("answer of %s cites nothing after checking: a refusal", chosen.name)
                 draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
             yield from self._show(draft.text, progress)
             return draft, verify(draft.text, request.passages)
-        supported = sum(len(s.text) for s in result.sentences if s.verified)
-        total = sum(len(s.text) for s in result.sentences) or 1
-        if result.injected or supported / total < SUPPORTED_SHARE:
+        if result.injected or result.supported_share < SUPPORTED_SHARE:
             progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
             if chosen is not self._offline:  # the offline answer is the last resort; it keeps its flags
                 notice = (
