@@ -7,6 +7,7 @@ OpenAI-compatible server, set as the operator's `OPENAI_BASE_URL`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import subprocess
@@ -21,7 +22,8 @@ from langchain_openai import ChatOpenAI
 from chatbot.api import create_app
 from chatbot.api.schemas import RESET_SEPARATOR
 from chatbot.api.server import check_binding
-from chatbot.core import Chatbot
+from chatbot.api.streaming import stream_chunks
+from chatbot.core import Chatbot, Event
 from chatbot.errors import ChatbotError
 from chatbot.settings import Settings
 from tests.conftest import ROOT
@@ -48,8 +50,9 @@ class GatedOpenAIServer(FakeOpenAIServer):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.hold = False
-        self.held = threading.Event()
+        self.held = threading.Event()  # the first piece is out, the rest waits
         self.gate = threading.Event()
+        self.resumed = threading.Event()  # the rest went out (the gate opened, or 30 s passed)
 
     def pieces(self, text: str):
         parts = super().pieces(text)
@@ -60,6 +63,7 @@ class GatedOpenAIServer(FakeOpenAIServer):
             yield parts[0]
             self.held.set()
             self.gate.wait(30)
+            self.resumed.set()
             yield from parts[1:]
 
         return gated()
@@ -81,6 +85,7 @@ def upstream_reset(request):
         server.gate.set()
         server.held.clear()
         server.gate.clear()
+        server.resumed.clear()
 
 
 def api_settings(built_store, upstream, **limits) -> Settings:
@@ -355,7 +360,7 @@ def test_stream_passes_tokens_through_before_the_answer_is_complete(client, upst
     chunks = iter(stream)
     first = next(c for c in chunks if c.choices and c.choices[0].delta.content)
     # the model is still held after its first piece, yet that piece has reached the client
-    assert upstream.held.is_set() and not upstream.gate.is_set()
+    assert upstream.held.is_set() and not upstream.resumed.is_set()
     assert len(first.choices[0].delta.content) <= upstream.chunk_chars
     upstream.gate.set()
     text, last = streamed(chunks)
@@ -385,6 +390,62 @@ def test_a_follow_up_after_a_corrected_answer_reads_only_the_correction(client, 
     )
     clean = [history[0], {"role": "assistant", "content": "checked answer[1]。"}]
     assert reply.choices[0].message.content == bot.ask("那固定资产投资呢？", clean).answer
+
+
+class ScriptedRun:
+    """Stands in for a running answer: hands out the given core events, then records that it was closed."""
+
+    def __init__(self, events: list) -> None:
+        self.events = list(events)
+        self.closed = False
+
+    async def next(self):
+        return self.events.pop(0) if self.events else None
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def scripted_stream(events: list) -> tuple[str, dict, ScriptedRun]:
+    """Run `stream_chunks` over core events; the concatenated content and the last chunk's fields."""
+    run = ScriptedRun(events[1:])
+
+    async def drain() -> list[bytes]:
+        return [piece async for piece in stream_chunks(run, events[0], "chatcmpl-x", LLM_MODEL, with_contexts=False, usage_of=lambda a: {})]
+
+    lines = [piece.decode().removeprefix("data: ").strip() for piece in asyncio.run(drain())]
+    assert lines[-1] == "[DONE]"
+    chunks = [json.loads(line) for line in lines[:-1]]
+    return "".join(c["choices"][0]["delta"].get("content", "") for c in chunks), chunks[-1], run
+
+
+def test_a_reset_event_sends_a_separator_then_the_replacement(bot):
+    final = bot.ask(QUESTION).model_copy(update={"fallback": True})
+    text, last, run = scripted_stream(
+        [Event("standalone", QUESTION), Event("token", "模型说"), Event("token", "了错话"), Event("reset", None),
+         Event("token", final.answer), Event("answer", final)]
+    )
+    assert text == "模型说了错话" + RESET_SEPARATOR + final.answer
+    assert last["answer"] == final.answer and last["fallback"] is True and run.closed
+
+
+def test_a_reset_without_streamed_replacement_still_sends_the_answer_once(bot):
+    final = bot.ask(QUESTION).model_copy(update={"fallback": True})
+    text, _, _ = scripted_stream([Event("token", "模型说了错话"), Event("reset", None), Event("answer", final)])
+    assert text == "模型说了错话" + RESET_SEPARATOR + final.answer
+    text, _, _ = scripted_stream([Event("reset", None), Event("token", final.answer), Event("answer", final)])
+    assert text == final.answer  # nothing was sent before the reset: nothing to withdraw
+
+
+def test_a_client_that_goes_away_mid_stream_frees_its_slot(built_store, upstream, bot):
+    app = create_app(bot, api_settings(built_store, upstream, api_max_concurrent=1, api_timeout=60))
+    upstream.hold = True
+    with running(app) as url, openai.OpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0, timeout=60) as oai:
+        stream = oai.chat.completions.create(model=LLM_MODEL, messages=[{"role": "user", "content": QUESTION}], stream=True)
+        next(c for c in stream if c.choices and c.choices[0].delta.content)
+        stream.close()  # the client hangs up while the model is still answering
+        upstream.gate.set()
+        assert "[1]" in ask(oai, QUESTION).choices[0].message.content  # the only slot was given back
 
 
 # --------------------------------------------------------------------------- LangChain

@@ -54,6 +54,7 @@ class RateLimiter:
         self._clock = clock
         self._seen: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+        self._pruned_at = clock()
 
     def check(self, identity: str) -> None:
         now = self._clock()
@@ -73,7 +74,10 @@ class RateLimiter:
             stamps.append(now)
 
     def _forget_idle(self, now: float) -> None:
-        """Drop identities with no request in the window, so many client addresses cannot grow memory."""
+        """Once a window, drop identities idle for a window, so many client addresses cannot grow memory."""
+        if now - self._pruned_at < WINDOW_SECONDS:
+            return
+        self._pruned_at = now
         idle = [who for who, stamps in self._seen.items() if not stamps or now - stamps[-1] >= WINDOW_SECONDS]
         for who in idle:
             del self._seen[who]

@@ -44,12 +44,11 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
     from chatbot.core import open_chatbot
 
     settings = settings or get_settings()
-    message = check_binding(host, settings)
+    print(check_binding(host, settings), file=sys.stderr)
     bot = open_chatbot(settings)
     try:
         app = create_app(bot, settings)
         models = ", ".join(choice.label for choice in settings.public_choices)
-        print(message, file=sys.stderr)
         print(f"OpenAI-compatible API on http://{host}:{port}/v1 (models: {models}); Ctrl-C stops it.", file=sys.stderr)
         uvicorn.run(app, host=host, port=port, log_level="info", server_header=False, ws="none", lifespan="off")
     finally:

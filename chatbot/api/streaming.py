@@ -107,12 +107,14 @@ class Answerer:
     async def start(self, question: str, history: list[Message], choice: BackendChoice) -> AnswerRun:
         """A running answer holding a slot; 503 if none frees up within the timeout."""
         deadline = time.monotonic() + self.timeout
-        try:
-            await asyncio.wait_for(self._slots.acquire(), timeout=self.timeout)
-        except TimeoutError:
+        acquired = False
+        with anyio.move_on_after(self.timeout):
+            await self._slots.acquire()  # a cancelled acquire gives its permit back itself
+            acquired = True
+        if not acquired:
             raise ApiError(
                 503, "The server is busy; try again shortly.", code="server_busy", headers={"Retry-After": "5"}
-            ) from None
+            )
         events = self.bot.stream(question, history, backend=choice.backend, model=choice.model)
         return AnswerRun(events, deadline, self.timeout, self._slots.release)
 
@@ -151,30 +153,32 @@ async def stream_chunks(
         return chunk_body(completion_id, created, label, delta, finish)
 
     answer: Answer | None = None
-    since_reset: list[str] = []  # text sent since the last reset
-    sent_any = False
+    since_reset: list[str] = []  # text sent since the last separator (or the start)
+    withdrawn = False  # text was sent and then withdrawn: a separator must precede what follows
     try:
         yield sse(chunk({"role": "assistant", "content": ""}))
         event = first
         while event is not None:
             if event.kind == "token" and event.data:
                 piece = str(event.data)
+                if withdrawn:
+                    piece, withdrawn = RESET_SEPARATOR + piece, False
                 since_reset.append(piece)
-                sent_any = True
                 yield sse(chunk({"content": piece}))
             elif event.kind == "reset" and since_reset:
                 since_reset.clear()
-                yield sse(chunk({"content": RESET_SEPARATOR}))
+                withdrawn = True
             elif event.kind == "answer":
                 answer = event.data  # type: ignore[assignment]
             event = await run.next()
         if answer is None:
             logger.error("the answer stream ended without an answer")
             raise INTERNAL
-        streamed = "".join(since_reset).strip()
-        if streamed != answer.answer.strip() and (answer.fallback or not streamed):
-            # the model's text was replaced without a reset (or never streamed): send the answer itself
-            yield sse(chunk({"content": (RESET_SEPARATOR if sent_any else "") + answer.answer}))
+        streamed = "".join(since_reset).removeprefix(RESET_SEPARATOR).strip()
+        if streamed != answer.answer.strip() and (answer.fallback or withdrawn or not streamed):
+            # the model's text was replaced without a reset, or the replacement was never streamed
+            sent_before = withdrawn or bool(streamed)
+            yield sse(chunk({"content": (RESET_SEPARATOR if sent_before else "") + answer.answer}))
         final = chunk({}, "stop")
         final["usage"] = usage_of(answer)
         final.update(extras(answer, with_contexts=with_contexts))
