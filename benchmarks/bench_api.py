@@ -8,7 +8,9 @@ store with the seeds; every client is the official `openai` client with its own 
 in-process `Chatbot.ask` (serially and with as many threads), so the printed ratios are the
 API's cost over calling the core directly. Prints p50/p95, errors (must be 0), answers that
 differ from the serial API run (must be 0; also those differing from the in-process answers),
-and the server's RSS at start and after each round (memory must stay flat).
+and the server's RSS at start, after the serial run (its caches filled) and after each round
+(memory must stay flat from round to round). The serial runs fill the query caches of the core
+and of the server alike, so serial compares with serial and concurrent with concurrent.
 
 OpenMP: OMP_WAIT_POLICY=passive for both processes unless set (see bench_load.py).
 """
@@ -159,13 +161,14 @@ def main() -> None:
             api_serial, wall = run_all(scripts, api_client, 1)
             api_serial_p = summary("API, 1 client", api_serial, wall)
             print(f"  answers differing from the in-process answers: {differing(api_serial, core_serial)}")
-            rss = [start_rss]
+            rss = [rss_mb(server.pid)]
             for r in range(args.rounds):
                 api_conc, wall = run_all(scripts, api_client, args.clients)
                 api_conc_p = summary(f"API round {r + 1}, {args.clients} concurrent clients x {args.questions} questions", api_conc, wall)
                 rss.append(rss_mb(server.pid))
                 print(f"  answers differing from the serial API run: {differing(api_conc, api_serial)}")
-            print(f"server RSS: start {start_rss:.0f} MB, after each round " + " / ".join(f"{v:.0f}" for v in rss[1:]) + " MB")
+            print(f"server RSS: start {start_rss:.0f} MB, after the serial run {rss[0]:.0f} MB, after each round "
+                  + " / ".join(f"{v:.0f}" for v in rss[1:]) + " MB")
             print(f"ratio API / in-process, serial:     p50 {api_serial_p[0] / core_serial_p[0]:.2f}x, p95 {api_serial_p[1] / core_serial_p[1]:.2f}x")
             print(f"ratio API / in-process, concurrent: p50 {api_conc_p[0] / core_conc_p[0]:.2f}x, p95 {api_conc_p[1] / core_conc_p[1]:.2f}x")
         finally:
