@@ -290,6 +290,12 @@ def test_past_the_rate_limit_is_429_per_key(built_store, upstream, bot):
         assert int(info.value.response.headers["retry-after"]) >= 1
         with openai.OpenAI(base_url=url + "/v1", api_key=OTHER_KEY, max_retries=0) as other:
             assert other.models.list().data  # the other key has its own budget
+        with openai.OpenAI(base_url=url + "/v1", api_key="guess", max_retries=0) as guesser:
+            for _ in range(2):
+                with pytest.raises(openai.AuthenticationError):
+                    guesser.models.list()
+            with pytest.raises(openai.RateLimitError):  # guessing keys is rate-limited per address
+                guesser.models.list()
 
 
 def test_a_body_over_the_limit_is_413_declared_or_not(built_store, upstream, bot):

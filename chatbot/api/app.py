@@ -16,7 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from chatbot.api.errors import ApiError, install_error_handlers
-from chatbot.api.guard import RateLimiter, authorize, read_limited_body
+from chatbot.api.guard import RateLimiter, authorize, client_address, read_limited_body
 from chatbot.api.health import HealthCheck
 from chatbot.api.schemas import (
     completion_body,
@@ -48,7 +48,12 @@ def create_app(bot: Chatbot, settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
 
     def caller(request: Request) -> str:
-        identity = authorize(request, keys)
+        try:
+            identity = authorize(request, keys)
+        except ApiError:
+            # failed attempts count per address too, so keys cannot be guessed at network speed
+            limiter.check(f"failed:{client_address(request)}")
+            raise
         limiter.check(identity)
         return identity
 

@@ -3,7 +3,8 @@
 - Bearer keys (`CHATBOT_API_KEYS`) are compared with `hmac.compare_digest` against every
   key, without stopping at the first match, so the time taken says nothing about any key.
 - The rate limit is a sliding one-minute window per key (per client address when the server
-  runs without keys); the identity kept is the key's position, never the key.
+  runs without keys); the identity kept is the key's position, never the key. Failed key
+  attempts count per client address as well, so guessing keys is throttled too.
 - The body is read with a byte budget: a `Content-Length` over it is refused before reading,
   and a body that turns out longer than announced (or is chunked) is cut off as it arrives.
 """
@@ -23,10 +24,14 @@ from chatbot.api.errors import ApiError
 WINDOW_SECONDS = 60.0
 
 
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def authorize(request: Request, keys: list[str]) -> str:
     """The caller's identity for the rate limit; 401 unless the bearer key is one of `keys`."""
     if not keys:
-        return f"addr:{request.client.host if request.client else 'unknown'}"
+        return f"addr:{client_address(request)}"
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
