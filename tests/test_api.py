@@ -261,6 +261,23 @@ def test_healthz_reports_store_and_backends_without_secrets(base_url, upstream):
         assert secret not in reply.text
 
 
+def test_healthz_says_what_is_down_and_nothing_more(built_store, upstream, bot, monkeypatch):
+    def unreachable():
+        raise RuntimeError(f"cannot reach chroma at 10.1.2.3 with {UPSTREAM_KEY}")
+
+    monkeypatch.setattr(bot.retriever.store, "manifest_version", unreachable)
+    upstream.mode = "unauthorized"
+    with running(create_app(bot, api_settings(built_store, upstream))) as url:
+        reply = httpx.get(url + "/healthz")
+    assert reply.status_code == 503
+    assert reply.json() == {
+        "status": "error",
+        "store": {"ok": False, "documents": 0, "chunks": 0},
+        "backends": [{"model": "extractive", "reachable": True}, {"model": LLM_MODEL, "reachable": False}],
+    }
+    assert "10.1.2.3" not in reply.text and UPSTREAM_KEY not in reply.text
+
+
 def test_an_unexpected_error_is_a_generic_500_logged_in_full(client, bot, monkeypatch, caplog):
     def broken(*args, **kwargs):
         raise RuntimeError(f"disk at {ROOT} said {UPSTREAM_KEY}")
