@@ -9,9 +9,11 @@ built before the store is touched. Then, per document: upsert what is new or
 damaged (a chunk whose metadata alone changed keeps its stored vector) and
 verify every chunk (read back, and each vector finds itself in the index;
 damaged ones are deleted and written again). Readers only see the ids the
-manifest names, so none of this is visible yet. Only when every document is
-in place is the manifest switched, in one upsert of all its records; then
-what disappeared is deleted. A run that fails or is killed at any point
+manifest names, so none of this is visible yet. A chunk whose text is
+unchanged but whose metadata changed keeps its id, so rewriting it is
+visible: those rewrites wait until every document's new text is stored, and
+need no embedding. Then the manifest is switched, in one upsert of all its
+records; then what disappeared is deleted. A run that fails or is killed at any point
 (SIGKILL included: tests/test_crash.py) leaves readers on the last complete
 state, and the next run repairs the rest.
 
@@ -27,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -209,6 +212,28 @@ def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedd
     )
 
 
+def _with_stored_metadata(col, store: ChunkStore, chunks: list[Chunk]) -> tuple[list[Chunk], int]:
+    """The chunks, where the store holds one's text under its id with other metadata (a new
+    title or year in .meta.json), with the stored metadata; and how many those are."""
+    stored = store.get_chunks(col, [c.id for c in chunks])
+    out: list[Chunk] = []
+    for chunk in chunks:
+        old = stored.get(chunk.id)
+        if old and old["text"] == chunk.text and old["meta"] != chunk.meta:
+            out.append(dataclasses.replace(chunk, meta=old["meta"]))
+        else:
+            out.append(chunk)
+    return out, sum(a is not b for a, b in zip(out, chunks))
+
+
+def _sync(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, label: str, progress: bool) -> tuple[int, int]:
+    bar = tqdm(total=0, desc=label[:40], unit="chunk", disable=not progress, leave=False)
+    try:
+        return _sync_document(col, store, chunks, embedder, dim, bar)
+    finally:
+        bar.close()
+
+
 def _check_identities(prepared: list[tuple[SourceDocument, list[Chunk]]], previous: dict[str, dict], *, replace: bool, summary: IngestSummary) -> list[str]:
     """Refuse a silent replacement; returns the old identities of files now known by another one.
 
@@ -262,23 +287,30 @@ def ingest(
         col = store.collection(embedder.id, dim, create=True)
         renamed = _check_identities(prepared, store.read_manifest(), replace=replace, summary=summary)
         records: dict[str, tuple[list[str], dict]] = {}
+        deferred: list[list[Chunk]] = []
         for n, (doc, chunks) in enumerate(prepared, start=1):
             _checkpoint(f"document {n}")
-            bar = tqdm(total=0, desc=doc.source[:40], unit="chunk", disable=not progress, leave=False)
-            try:
-                embedded, refitted = _sync_document(col, store, chunks, embedder, dim, bar)
-            finally:
-                bar.close()
+            # Pass 1: new text is embedded, stored and verified under ids no reader knows yet.
+            # Chunks whose text is stored and only their metadata changed keep it for now.
+            as_stored, pending = _with_stored_metadata(col, store, chunks)
+            if pending:
+                deferred.append(chunks)
+            embedded, _ = _sync(col, store, as_stored, embedder, dim, doc.source, progress)
             doc_meta = {k: v for k, v in doc.meta.items() if isinstance(v, (str, int, float, bool))}
             doc_meta.update(path=str(doc.path.resolve()), title=doc.title, chunks=len(chunks))
             records[doc.source] = ([c.id for c in chunks], doc_meta)
             summary.chunks += len(chunks)
             summary.embedded += embedded
-            summary.refitted += refitted
             summary.tokens += sum(c.tokens for c in chunks)
             summary.chunk_chars.extend(len(c.text) for c in chunks)
             summary.sources.append(doc.source)
-            logger.info("stored %s: %s chunks, %s embedded, %s refitted", doc.source, len(chunks), embedded, refitted)
+            logger.info("stored %s: %s chunks, %s embedded", doc.source, len(chunks), embedded)
+        # Pass 2: metadata-only changes are written in place (readers see these records), so only
+        # once every document's new text is safely stored: no embedding runs after the first one.
+        for chunks in deferred:
+            embedded, refitted = _sync(col, store, chunks, embedder, dim, chunks[0].source, progress)
+            summary.embedded += embedded
+            summary.refitted += refitted
         # The switch: readers move from the previous complete state to this one at once.
         _checkpoint("manifest")
         store.write_manifests(records)

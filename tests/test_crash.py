@@ -308,7 +308,9 @@ def test_damaged_records_are_found_and_rewritten(store_copy, embedder, monkeypat
     monkeypatch.setattr(pipeline, "_unsearchable", once_unsearchable)
     summary = pipeline.ingest([SEEDS], settings, progress=False, embedder=embedder)
     assert summary.embedded == 2 + 1 and summary.refitted == 1  # 2 re-embedded, then the unsearchable one; 1 metadata fix
-    assert len(calls) == 2
+    # verified twice as the new text is stored (the second time after the rewrite), and once more
+    # after the metadata-only fix, which waits until every document's new text is stored
+    assert len(calls) == 3
     monkeypatch.setattr(pipeline, "_unsearchable", real)
     check_exhaustively(settings, SEEDS, embedder)
 
@@ -366,3 +368,39 @@ def test_a_failure_in_the_second_file_leaves_the_previous_state(store_copy, tmp_
         pipeline.ingest([folder], settings, replace=True, progress=False, embedder=embedder)
     assert len(calls) == 2
     assert check_readable(settings) == original
+
+
+def test_a_metadata_only_change_waits_until_every_document_is_stored(store_copy, tmp_path, embedder, monkeypatch):
+    """A new title keeps the chunk ids, so its rewrite is visible at once: it must not happen
+    before the rest of the run is stored. The second document fails: the old title stays."""
+    from chatbot.errors import StoreError
+    from ingest import pipeline
+
+    settings = Settings()
+    original = check_readable(settings)
+    with ChunkStore(settings) as store:
+        col = store.client.get_collection(settings.collection)
+        before = col.get(ids=original[REPORT], include=["metadatas"])["metadatas"]
+    folder = modified_seeds(tmp_path, title="张家界市2023年政府工作报告（新标题）", edit=False)
+    (folder / "zz").mkdir()
+    (folder / "zz" / "notes.txt").write_text(NOTES, encoding="utf-8")
+    real = pipeline._sync_document
+
+    def fail_on_notes(col, store, chunks, *args, **kwargs):
+        if chunks[0].source == "zz/notes.txt":
+            raise StoreError("the store went away")
+        return real(col, store, chunks, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_sync_document", fail_on_notes)
+    with pytest.raises(StoreError, match="went away"):
+        pipeline.ingest([folder], settings, progress=False, embedder=embedder)
+    assert check_readable(settings) == original
+    with ChunkStore(settings) as store:
+        col = store.client.get_collection(settings.collection)
+        assert col.get(ids=original[REPORT], include=["metadatas"])["metadatas"] == before
+    assert all("新标题" not in meta["title"] for meta in before)
+
+    monkeypatch.setattr(pipeline, "_sync_document", real)
+    summary = pipeline.ingest([folder], settings, progress=False, embedder=embedder)
+    assert summary.refitted == 109 and summary.embedded == len(expected_chunks(folder, settings)) - 109
+    check_exhaustively(settings, folder, embedder)
