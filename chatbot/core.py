@@ -296,8 +296,10 @@ class Chatbot:
             ))
 
     def _within(self, source, deadline: Deadline, slot: _Slot, name: str) -> Iterator:  # noqa: ANN001
-        """A model call's pieces under the whole-answer deadline."""
+        """A model call's pieces under the whole-answer deadline (none is started once it has passed)."""
         try:
+            if deadline.expired:
+                raise DeadlineExceeded
             yield from within(source, deadline, on_abandoned_finish=slot.release)
         except DeadlineExceeded:
             slot.handed_off = True  # the abandoned worker releases the slot when it stops
