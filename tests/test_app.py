@@ -29,21 +29,6 @@ TIMEOUT = 120
 QA_FIELDS = {"id", "question", "answer", "evidence", "keywords", "answerable", "history", "tags"}
 
 
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory):
-    """A store built once from seeds/ in a temporary data dir, for the whole session."""
-    path = tmp_path_factory.mktemp("ui-store")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CHATBOT_DATA_DIR", str(path))
-        mp.setenv("CHATBOT_BACKEND", "extractive")
-        settings_module.get_settings.cache_clear()
-        from chatbot.core import open_chatbot
-
-        open_chatbot()  # ingests seeds/ (~10 s) so that each AppTest finds a ready store
-        yield path
-    settings_module.get_settings.cache_clear()
-
-
 @pytest.fixture
 def app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("CHATBOT_DATA_DIR", str(data_dir))
