@@ -278,4 +278,9 @@ def test_config_keeps_xsrf_protection() -> None:
     config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert "enableXsrfProtection" not in config and "enableCORS" not in config
     assert 'toolbarMode = "viewer"' in config and "gatherUsageStats = false" in config
+    import tomllib
+
+    parsed = tomllib.loads(config)
+    assert parsed["server"]["address"] == "127.0.0.1", "a reverse proxy publishes the app"
+    assert parsed["client"]["showErrorDetails"] == "none", "visitors never see tracebacks"
 

@@ -1,6 +1,6 @@
 """Who may do what in the web app (AppTest): visitors ask, the operator configures, staff log in.
 
-A local listener records every request it receives. A visitor who tries every widget
+A local listener (tests/fakes/listener.py) records every request it receives. A visitor who tries every widget
 and types the listener's address everywhere must cause none, and the operator's key
 (a canary) must never reach the page. Staff need the password; failed logins back off;
 a URL a staff member types is never sent the operator's key.
@@ -8,8 +8,6 @@ a URL a staff member types is never sent the operator's key.
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from chatbot.feedback import FeedbackStore  # noqa: E402
 from chatbot.settings import get_settings  # noqa: E402
 from chatbot.staff_auth import hash_password  # noqa: E402
 from chatbot.types import Answer  # noqa: E402
+from tests.fakes.listener import Listener  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "chatbot" / "app.py")
@@ -35,46 +34,10 @@ PASSWORD_HASH = hash_password(PASSWORD)
 STAFF_KEYS = ("w_staff_backend", "w_staff_model", "w_staff_url", "w_staff_key", "w_staff_export", "w_staff_logout")
 
 
-class Listener(http.server.ThreadingHTTPServer):
-    """Records every request (method, path, headers) and answers 404."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        self.requests: list[tuple[str, str, dict[str, str]]] = []
-        recorder = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _record(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length:
-                    self.rfile.read(length)
-                recorder.requests.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _record
-
-            def log_message(self, *args: object) -> None:  # quiet
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    server = Listener()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with Listener() as server:
+        yield server
 
 
 @pytest.fixture
