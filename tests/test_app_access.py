@@ -144,6 +144,26 @@ def test_a_visitor_trying_everything_makes_no_request_and_never_sees_the_key(ope
     assert "导出反馈" not in text and "Export feedback" not in text
 
 
+def test_the_visitors_health_line_is_one_cached_check_per_choice(operator_env, listener, monkeypatch) -> None:
+    """Changing anything a visitor can change adds no health check (it was 30 requests in 1.8 s)."""
+    from chatbot.ui.resources import public_health
+
+    monkeypatch.setenv("OPENAI_BASE_URL", listener.url + "/v1")  # the operator's server this time
+    get_settings.cache_clear()
+    public_health.clear()
+    at = start()
+    for _ in range(5):
+        for index in (1, 0):
+            run(at.selectbox(key="w_choice").select_index(index))
+        for lang in ("en", "zh"):
+            run(at.radio(key="w_lang").set_value(lang))
+    second = start()  # another visitor
+    run(second.selectbox(key="w_choice").select_index(1))
+    assert [(method, path) for method, path, _ in listener.requests] == [("GET", "/v1/models")]
+    assert [c.value for c in second.sidebar.caption if "可用" in c.value] == [":red[●] 暂时不可用（将使用离线摘录）"]
+    public_health.clear()
+
+
 def test_the_public_page_has_no_url_key_or_model_fields(operator_env) -> None:
     at = start()
     labels = [w.label for w in at.text_input] + [w.label for w in at.selectbox]
