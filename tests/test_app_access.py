@@ -175,10 +175,18 @@ def test_the_public_page_has_no_url_key_or_model_fields(operator_env) -> None:
 def test_without_a_password_hash_there_is_no_staff_page(data_dir, monkeypatch, caplog) -> None:
     monkeypatch.setenv("CHATBOT_DATA_DIR", str(data_dir))
     get_settings.cache_clear()
+    from chatbot.ui.resources import note_staff_page_off
+
+    note_staff_page_off.clear()
+    caplog.set_level("WARNING")
     at = start()
     with pytest.raises(ValueError):
         at.switch_page(STAFF_PAGE)
     assert not widget_keys(at) & set(STAFF_KEYS)
+    run(at)
+    start()  # another session of the same process
+    said = [r for r in caplog.records if "CHATBOT_STAFF_PASSWORD_HASH is not set" in r.getMessage()]
+    assert len(said) == 1, "the log says so once per process"
 
 
 def test_a_broken_store_shows_no_path(tmp_path, monkeypatch) -> None:
