@@ -9,7 +9,6 @@ and shared read-only; each browser session keeps its own state in `SessionState`
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 from pathlib import Path
@@ -28,8 +27,6 @@ from chatbot.settings import get_settings  # noqa: E402
 from chatbot.ui.resources import note_staff_page_off  # noqa: E402
 from chatbot.ui.state import get_session  # noqa: E402
 from chatbot.ui.strings import t  # noqa: E402
-
-logger = logging.getLogger("chatbot.app")
 
 
 def main() -> None:
