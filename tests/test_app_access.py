@@ -338,3 +338,18 @@ def test_a_staff_typed_url_never_gets_the_operators_key(operator_env, listener) 
     run(at)
     _use_own_backend(at, listener.url + "/v1", key="sk-staff-own-key")
     assert listener.requests and all(h.get("authorization") == "Bearer sk-staff-own-key" for _, _, h in listener.requests)
+
+
+def test_staff_review_and_purge_feedback(operator_env) -> None:
+    store = FeedbackStore(operator_env)
+    store.add(rating=0, question="员工页面测试：电话13800000000", comment="回答不对")
+    at = login(start(), PASSWORD)
+    recent = [d.value for d in at.dataframe]
+    assert any("员工页面测试" in str(frame.to_dict()) for frame in recent), "staff review recent feedback"
+    submit = [b for b in at.get("form_submit_button") if b.label == "删除全部反馈"][0]
+    run(submit.click())  # without the confirmation: nothing happens
+    assert any(r["question"].startswith("员工页面测试") for r in store.rows())
+    at.checkbox(key="w_staff_sure").check()
+    run([b for b in at.get("form_submit_button") if b.label == "删除全部反馈"][0].click())
+    assert [s.value for s in at.success if "已删除" in s.value]
+    assert store.rows() == []
