@@ -11,6 +11,7 @@ from pathlib import Path
 from chatbot.errors import ChatbotError
 from chatbot.settings import get_settings
 from chatbot.types import Answer, Message
+from chatbot.verify.reasons import reason_label
 
 
 def _print_answer(answer: Answer, out=sys.stdout) -> None:
@@ -19,7 +20,8 @@ def _print_answer(answer: Answer, out=sys.stdout) -> None:
         print(f"  (理解为 / understood as: {answer.standalone_question})", file=out)
     for sentence in answer.sentences:
         if not sentence.verified:
-            print(f"  ⚠ 未核实 / unverified: {sentence.text}", file=out)
+            why = f" ({reason_label(sentence.reason)} / {reason_label(sentence.reason, 'en')})" if sentence.reason else ""
+            print(f"  ⚠ 未核实 / unverified{why}: {sentence.text}", file=out)
     for c in answer.citations:
         page = f"，第{c.page}版" if c.page else ""
         print(f"  [{c.n}] {c.section}{page}：{c.quote}", file=out)

@@ -1,7 +1,14 @@
-"""The chatbot core: question (+history) → condense → retrieve → answer → verify.
+"""The chatbot core: question (+history) → condense → guard → retrieve → answer → verify → Answer.
 
-UI-free. The CLI, the Streamlit app and the evaluation all call `Chatbot`.
-`stream()` yields events as the answer is produced; `ask()` collects them.
+UI-free. The CLI, the Streamlit app, the HTTP API and the evaluation all call
+`Chatbot`. `stream()` yields events as the answer is produced; `ask()` collects them.
+
+Every answerer (the offline one or a model) sits behind one contract
+(`chatbot.answer.contract`). The steps that make an answer trustworthy happen here,
+once, whatever answered: the model's rewrite of a follow-up is checked, instructions
+inside the question are removed, one deadline covers the whole answer, model calls are
+capped across the process, every sentence is verified, a model's refusal is recognised
+by structure, and the single fallback to the offline answer lives in `_fallback`.
 """
 
 from __future__ import annotations
@@ -10,31 +17,67 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
-from chatbot.backends import Backend, get_backend
+from chatbot.answer import AnswerRequest, Answerer, Draft, get_answerer
+from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
+from chatbot.answer.extractive import refusal_text
+from chatbot.backends import Backend
 from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import BackendError, InputError, StoreNotReadyError
-from chatbot.extractive import extract, refusal_text
 from chatbot.query import condense, normalize_question, resolve_relative_years
+from chatbot.question.guard import strip_instructions
+from chatbot.question.rewrite import trustworthy_rewrite
 from chatbot.retrieval import Mode, Retriever
 from chatbot.scope import other_city_message, out_of_scope
 from chatbot.settings import Settings, get_settings
 from chatbot.store import ingest_running
 from chatbot.textutil import is_english
 from chatbot.types import Answer, Message, Passage
-from chatbot.verify import verify
+from chatbot.verify import Verification, verify
 
 logger = logging.getLogger(__name__)
+
+SUPPORTED_SHARE = 0.5  # below it, a model's answer is replaced by the offline one
 
 
 @dataclass
 class Event:
-    """kind: "standalone" (the rewritten question), "passages", "token", "notice", "answer"."""
+    """kind: "standalone" (the rewritten question), "passages", "token", "notice",
+    "reset" (the tokens streamed so far are withdrawn; the tokens that follow replace them),
+    "answer" (the finished, checked `Answer`, always last)."""
 
-    kind: Literal["standalone", "passages", "token", "notice", "answer"]
+    kind: Literal["standalone", "passages", "token", "notice", "reset", "answer"]
     data: object
+
+
+@dataclass
+class _Slot:
+    """One of the process's model-call slots, released once: by the answer, or by a worker
+    the deadline abandoned (it still holds the server busy until it stops)."""
+
+    semaphore: threading.BoundedSemaphore | None
+    handed_off: bool = False
+    _released: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def release(self) -> None:
+        with self._lock:
+            if self.semaphore is not None and not self._released:
+                self._released = True
+                self.semaphore.release()
+
+
+@dataclass
+class _Progress:
+    """What one answer has done so far, for the final Answer."""
+
+    warnings: list[str] = field(default_factory=list)
+    streamed: bool = False
+    shown: str = ""  # the text streamed so far
+    fallback: bool = False
+    rewritten_by: str = "none"
 
 
 class Chatbot:
@@ -42,8 +85,10 @@ class Chatbot:
         self.settings = settings or get_settings()
         self.embedder = embedder or get_embedder(self.settings)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
-        self._backends: dict[tuple[str, str | None], Backend] = {}
+        self._answerers: dict[tuple[str, str | None], Answerer] = {}
         self._lock = threading.Lock()
+        self._model_slots = threading.BoundedSemaphore(self.settings.max_concurrent_model_calls)
+        self._offline = get_answerer("extractive", self.settings)
 
     # --- validation -------------------------------------------------------
     def validate(self, question: object, k: int | None, history: list | None) -> tuple[str, int, list[Message]]:
@@ -86,18 +131,25 @@ class Chatbot:
                     return max(years)
         return self.settings.report_year
 
-    def backend(self, name: str | None = None, model: str | None = None) -> Backend:
+    def answerer(self, name: str | None = None, model: str | None = None) -> Answerer:
+        """The answerer for a backend name (InputError for an unknown one), built once."""
         key = (name or self.settings.backend, model)
+        if key[0] == "extractive":
+            return self._offline
         with self._lock:
-            if key not in self._backends:
-                self._backends[key] = get_backend(key[0], self.settings, model)
-            return self._backends[key]
+            if key not in self._answerers:
+                self._answerers[key] = get_answerer(key[0], self.settings, model)
+            return self._answerers[key]
+
+    def backend(self, name: str | None = None, model: str | None = None) -> Backend:
+        """The transport behind an answerer: its health check, its chat model (the judge)."""
+        return self.answerer(name, model).backend  # type: ignore[attr-defined]
 
     def close(self) -> None:
         with self._lock:
-            for backend in self._backends.values():
-                backend.close()
-            self._backends.clear()
+            for answerer in self._answerers.values():
+                answerer.close()
+            self._answerers.clear()
         close_store = getattr(self.retriever.store, "close", None)
         if close_store is not None:
             close_store()
@@ -132,101 +184,186 @@ class Chatbot:
         where: dict | None = None,
     ) -> Iterator[Event]:
         started = time.perf_counter()
+        deadline = Deadline(self.settings.request_timeout)
         text, k, messages = self.validate(question, k, history)
-        chosen = self.backend(backend, model)
-        warnings: list[str] = []
-        if ingest_running(self.settings.data_dir):
-            warnings.append("An ingest is running; answers come from the last complete ingest.")
-        standalone = condense(text, messages)
-        if chosen.is_llm and messages:
-            from chatbot.chain import condense_with_llm
+        progress = _Progress()
+        chosen = self.answerer(backend, model)  # an unknown name is the caller's InputError
+        slot = self._take_slot(chosen)
+        if slot is None:
+            progress.warnings.append(
+                "很多人正在提问，这次先给出离线答案。Many questions are being answered right now; this answer comes from the offline answerer."
+            )
+            yield Event("notice", progress.warnings[-1])
+            chosen, progress.fallback, slot = self._offline, True, _Slot(None)
+        try:
+            if ingest_running(self.settings.data_dir):
+                progress.warnings.append("An ingest is running; answers come from the last complete ingest.")
+            standalone = yield from self._condense(chosen, text, messages, deadline, slot, progress)
+            guarded = strip_instructions(standalone)
+            if guarded.removed and guarded.question:
+                progress.warnings.append("问题中的指令已被忽略，只回答了问题本身。An instruction inside the question was ignored.")
+            standalone = resolve_relative_years(guarded.question or standalone, self._base_year(guarded.question or standalone))
+            yield Event("standalone", standalone)
+            if where is None:  # many reports: a question naming a city/year searches that report only
+                from chatbot.routing import describe, route
 
-            standalone, note = condense_with_llm(chosen, text, messages, fallback=standalone)
-            if note:
-                warnings.append(note)
-        # 今年/去年 mean the report's year, not today; the user sees how they were read.
-        standalone = resolve_relative_years(standalone, self._base_year(standalone))
-        yield Event("standalone", standalone)
-        if where is None:  # many reports: a question naming a city/year searches that report only
-            from chatbot.routing import describe, route
+                where = route(standalone, self.retriever.documents)
+                if where:
+                    progress.warnings.append(describe(where))
+                    yield Event("notice", progress.warnings[-1])
+            passages = self.search(standalone, messages, k, mode=mode, where=where)
+            yield Event("passages", passages)
+            request = AnswerRequest(standalone, passages, messages, self.retriever.idf, self.retriever.expansion_terms(standalone))
 
-            where = route(standalone, self.retriever.documents)
-            if where:
-                warnings.append(describe(where))
-                yield Event("notice", warnings[-1])
-        passages = self.search(standalone, messages, k, mode=mode, where=where)
-        yield Event("passages", passages)
-
-        answer_text, refused, fallback = "", False, False
-        scope = out_of_scope(standalone, self.retriever.documents, passages)
-        if scope:
-            refused = True
-            if scope == "other_city":
-                answer_text = other_city_message(standalone, self.retriever.documents, passages, is_english(standalone))
+            scope = "injection" if guarded.removed and not guarded.question else out_of_scope(standalone, self.retriever.documents, passages)
+            if scope:
+                draft = Draft(self._scope_message(scope, standalone, passages), refused=True, reason=scope)
+                yield from self._show(draft.text, progress)
             else:
-                answer_text = refusal_text(standalone, scope)
-            yield Event("token", answer_text)
-        if not scope and chosen.is_llm:
-            from chatbot.chain import generate
+                draft = yield from self._draft(chosen, request, deadline, slot, progress)
+            draft, result = yield from self._check(chosen, draft, verify(draft.text, passages), request, progress)
+            refused = draft.refused
+        finally:
+            if not slot.handed_off:
+                slot.release()
 
-            pieces: list[str] = []
-            try:
-                for piece in generate(chosen, standalone, passages, messages, self.settings):
-                    pieces.append(piece)
-                    yield Event("token", piece)
-                answer_text = "".join(pieces).strip()
-                if not answer_text:
-                    raise BackendError(chosen.name, "The model returned an empty answer.")
-            except BackendError as exc:
-                logger.warning("backend %s failed: %s", chosen.name, exc)
-                warnings.append(f"{exc} Showing the offline extractive answer instead.")
-                yield Event("notice", warnings[-1])
-                fallback = True
-        if not scope and (fallback or not chosen.is_llm):
-            extraction = extract(standalone, passages, self.retriever.idf, self.retriever.expansion_terms(standalone))
-            answer_text, refused = extraction.text, extraction.refused
-            if not fallback:
-                yield Event("token", answer_text)
-
-        result = verify(answer_text, passages)
-        if chosen.is_llm and not fallback and not scope:
-            refused = _is_refusal(result.answer)
-            if result.injected:
-                extraction = extract(standalone, passages, self.retriever.idf, self.retriever.expansion_terms(standalone))
-                warnings.extend(result.warnings)
-                result = verify(extraction.text, passages)
-                refused, fallback = extraction.refused, True
-                warnings.append("Showing the offline extractive answer instead.")
-                yield Event("notice", warnings[-1])
-        warnings.extend(w for w in result.warnings if w not in warnings)
+        progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
         answer = Answer(
             question=text,
             standalone_question=standalone,
-            answer=_cap(result.answer or refusal_text(standalone, "not_covered"), self.settings.max_answer_chars, warnings),
+            answer=_cap(result.answer or refusal_text(standalone, "not_covered"), self.settings.max_answer_chars, progress.warnings),
             refused=refused,
             backend=chosen.name,
             model=chosen.model,
-            fallback=fallback,
+            fallback=progress.fallback,
+            rewritten_by=progress.rewritten_by,  # type: ignore[arg-type]
             citations=result.citations,
             sentences=result.sentences,
             contexts=passages,
-            warnings=warnings,
+            warnings=progress.warnings,
             latency_ms=(time.perf_counter() - started) * 1000,
         )
         yield Event("answer", answer)
+
+    # --- the steps --------------------------------------------------------
+    def _condense(
+        self, chosen: Answerer, text: str, messages: list[Message], deadline: Deadline, slot: _Slot, progress: _Progress
+    ) -> Iterator[Event]:
+        """The standalone question: the model's rewrite when it keeps the user's own words, else the rules'."""
+        by_rules = condense(text, messages)
+        if by_rules != text:
+            progress.rewritten_by = "rules"
+        if not messages:
+            return by_rules
+        try:
+            rewrite = "".join(self._within(lambda: chosen.rewrite(text, messages), deadline, slot, chosen.name)).strip()
+        except BackendError as exc:
+            progress.warnings.append(f"{exc} The question was rewritten without the model.")
+            yield Event("notice", progress.warnings[-1])
+            return by_rules
+        rewrite = rewrite.splitlines()[0].strip() if rewrite else ""
+        if rewrite and trustworthy_rewrite(text, rewrite, messages):
+            progress.rewritten_by = "model"
+            return normalize_question(rewrite)
+        if rewrite:
+            logger.info("model rewrite %r of %r dropped the user's words; using the rules' %r", rewrite, text, by_rules)
+        return by_rules
+
+    def _draft(
+        self, chosen: Answerer, request: AnswerRequest, deadline: Deadline, slot: _Slot, progress: _Progress
+    ) -> Iterator[Event]:
+        """The answerer's draft, streamed as tokens; any failure falls back to the offline answer."""
+        draft: Draft | None = None
+        try:
+            for piece in self._within(lambda: chosen.answer(request), deadline, slot, chosen.name):
+                if isinstance(piece, Draft):
+                    draft = piece
+                elif piece:
+                    progress.streamed = True
+                    progress.shown += piece
+                    yield Event("token", piece)
+            if draft is None or not draft.text.strip():
+                raise BackendError(chosen.name, "The model returned an empty answer.")
+            return draft
+        except BackendError as exc:
+            return (yield from self._fallback(chosen, request, progress, f"{exc} Showing the offline extractive answer instead."))
+        except Exception:  # noqa: BLE001 - a bug in one answerer must not cost the user the answer
+            logger.exception("answerer %s failed", chosen.name)
+            return (yield from self._fallback(chosen, request, progress, f"[{chosen.name}] The answer failed. Showing the offline extractive answer instead."))
+
+    def _within(self, source, deadline: Deadline, slot: _Slot, name: str) -> Iterator:  # noqa: ANN001
+        """A model call's pieces under the whole-answer deadline."""
+        try:
+            yield from within(source, deadline, on_abandoned_finish=slot.release)
+        except DeadlineExceeded:
+            slot.handed_off = True  # the abandoned worker releases the slot when it stops
+            raise BackendError(
+                name, f"The answer took longer than {deadline.seconds:g} s.", fix="Try again later."
+            ) from None
+
+    def _check(
+        self, chosen: Answerer, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress
+    ) -> Iterator[Event]:
+        """Every draft, judged by structure whoever wrote it. A refusal (the answerer's own, or an
+        answer that is empty after checking or cites nothing) is shown as a refusal; an answer that
+        repeats a planted instruction, or is mostly unsupported, is replaced by the offline answer."""
+        if draft.refused or not result.sentences or not any(s.citations for s in result.sentences):
+            if not draft.refused:
+                logger.info("answer of %s cites nothing after checking: a refusal", chosen.name)
+                draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
+            yield from self._show(draft.text, progress)
+            return draft, verify(draft.text, request.passages)
+        supported = sum(len(s.text) for s in result.sentences if s.verified)
+        total = sum(len(s.text) for s in result.sentences) or 1
+        if result.injected or supported / total < SUPPORTED_SHARE:
+            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
+            if chosen is not self._offline:  # the offline answer is the last resort; it keeps its flags
+                notice = (
+                    "Showing the offline extractive answer instead." if result.injected else
+                    "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
+                    "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
+                )
+                draft = yield from self._fallback(chosen, request, progress, notice)
+                return draft, verify(draft.text, request.passages)
+        return draft, result
+
+    def _show(self, text: str, progress: _Progress) -> Iterator[Event]:
+        """Make `text` what the reader sees: withdraw what was streamed if it differs."""
+        if progress.shown.strip() == text.strip():
+            return
+        if progress.streamed:
+            yield Event("reset", None)
+        yield Event("token", text)
+        progress.streamed, progress.shown = True, text
+
+    def _fallback(self, chosen: Answerer, request: AnswerRequest, progress: _Progress, notice: str) -> Iterator[Event]:
+        """The one fallback: the offline answer replaces whatever was streamed, with a notice saying why."""
+        if chosen is self._offline:
+            raise RuntimeError(notice)  # the offline answerer itself failed: a bug, not a backend outage
+        logger.warning("falling back to the offline answer: %s", notice)
+        progress.warnings.append(notice)
+        progress.fallback = True
+        yield Event("notice", notice)
+        draft = next(piece for piece in self._offline.answer(request) if isinstance(piece, Draft))
+        yield from self._show(draft.text, progress)
+        return draft
+
+    def _take_slot(self, chosen: Answerer) -> _Slot | None:
+        """A model-call slot for answerers that call a model (None when all are taken)."""
+        if not chosen.calls_model:
+            return _Slot(None)
+        return _Slot(self._model_slots) if self._model_slots.acquire(blocking=False) else None
+
+    def _scope_message(self, scope: str, question: str, passages: list[Passage]) -> str:
+        if scope == "other_city":
+            return other_city_message(question, self.retriever.documents, passages, is_english(question))
+        return refusal_text(question, scope)
 
     def ask(self, question: str, history: list | None = None, **kwargs: object) -> Answer:
         for event in self.stream(question, history, **kwargs):  # type: ignore[arg-type]
             if event.kind == "answer":
                 return event.data  # type: ignore[return-value]
         raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
-
-
-_REFUSAL_MARKERS = ("没有找到", "没有提到", "未提及", "没有涉及", "没有给出", "无法回答", "does not cover", "does not mention", "not covered", "no information")
-
-
-def _is_refusal(text: str) -> bool:
-    return any(marker in text for marker in _REFUSAL_MARKERS) and "[" not in text
 
 
 def _cap(text: str, limit: int, warnings: list[str]) -> str:

@@ -37,14 +37,20 @@ def figures(text: str) -> list[tuple[float, bool, str]]:
 
     "1130万元" → 11300000.0; "7.5%" and "7.5％" → (7.5, True); "0.113亿" → 11300000.0.
     """
-    norm = unicodedata.normalize("NFKC", text)
-    out: list[tuple[float, bool, str]] = []
+    return [(value, percent, written) for value, percent, written, _, _ in figure_spans(unicodedata.normalize("NFKC", text))]
+
+
+def figure_spans(norm: str) -> list[tuple[float, bool, str, int, int]]:
+    """`figures` with where each one is: (value, is_percent, as written, start, end) in `norm`,
+    a text already NFKC-normalised (offsets refer to it)."""
+    out: list[tuple[float, bool, str, int, int]] = []
     for m in _FIGURE.finditer(norm):
         number, percent, mult = m.group(1), m.group(2), m.group(3)
         value = float(number.replace(",", ""))
         if mult:
             value *= _MULTIPLIERS[mult.lower()]
-        out.append((round(value, 6), bool(percent), m.group(0).strip()))
+        written = m.group(0).strip()
+        out.append((round(value, 6), bool(percent), written, m.start(), m.start() + len(m.group(0).rstrip())))
     return out
 
 

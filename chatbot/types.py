@@ -40,10 +40,19 @@ class Citation(BaseModel):
 
 
 class AnswerSentence(BaseModel):
+    """One sentence of an answer as checked by chatbot.verify.
+
+    `reason` says why it is not verified: figure, year, name, place, organisation,
+    unsupported, uncited or injected (None when verified). `added_citations` are the
+    markers the checker attached itself to a sentence the answer left uncited.
+    """
+
     text: str
     citations: list[int] = Field(default_factory=list)
     verified: bool = True
+    reason: str | None = None
     unverified_figures: list[str] = Field(default_factory=list)
+    added_citations: list[int] = Field(default_factory=list)
 
 
 class Answer(BaseModel):
@@ -54,6 +63,7 @@ class Answer(BaseModel):
     backend: str
     model: str | None = None
     fallback: bool = False
+    rewritten_by: Literal["none", "rules", "model"] = "none"  # who made a follow-up standalone
     citations: list[Citation] = Field(default_factory=list)
     sentences: list[AnswerSentence] = Field(default_factory=list)
     contexts: list[Passage] = Field(default_factory=list)

@@ -54,7 +54,7 @@ def test_answers_the_kind_of_thing_asked(shared_bot, question, expected):
 
 
 def test_figure_rules_separate_figures_from_names_and_topics():
-    from chatbot.extractive import _weights, has_figure
+    from chatbot.answer.extractive import _weights, has_figure
 
     assert not has_figure("抓好5G新型信息基础设施建设，2023年要见效。")
     assert has_figure("新建5个基站。") and has_figure("增长两成。")
@@ -77,8 +77,9 @@ def test_top_k_is_limited(shared_bot):
 def test_verify_removes_bad_markers_and_flags_invented_figures():
     passages = [Passage(chunk_id="c1", text="地区生产总值增长7.5%左右。", score=1, source="s", section="x")]
     result = verify("地区生产总值增长7.5%左右[1]。固定资产投资增长12%[1]。另有说法[3]。", passages)
-    assert [s.verified for s in result.sentences] == [True, False, True]
-    assert result.sentences[1].unverified_figures == ["12%"]
+    assert [s.verified for s in result.sentences] == [True, False, False]
+    assert result.sentences[1].unverified_figures == ["12%"] and result.sentences[1].reason == "figure"
+    assert result.sentences[2].reason == "uncited"  # its only marker pointed at no passage
     assert "[3]" not in result.answer and any("[3]" in w for w in result.warnings)
 
 

@@ -102,11 +102,39 @@ def test_marker_to_a_missing_passage_is_removed(built_store, openai_server):
     assert "[9]" not in answer.answer and any("[9]" in w for w in answer.warnings)
 
 
-def test_invented_figure_is_flagged(built_store, openai_server):
+def test_an_answer_that_is_mostly_an_invented_figure_is_replaced_by_the_offline_one(built_store, openai_server):
     openai_server.reply = "地区生产总值增长12.5%左右[1]。"
     answer = make_bot(built_store, openai_base_url=openai_server.base_url).ask("今年GDP增长目标是多少？", backend="openai")
-    assert answer.sentences[0].verified is False and answer.sentences[0].unverified_figures == ["12.5%"]
+    assert answer.fallback and "7.5%" in answer.answer and "12.5%" not in answer.answer
+    assert any("12.5%" in w for w in answer.warnings) and any("not supported" in w for w in answer.warnings)
+    assert all(s.verified for s in answer.sentences)
+
+
+def test_one_invented_figure_beside_supported_sentences_is_flagged(built_store, openai_server):
+    def reply(request):
+        return first_passage_sentence(request) + "固定资产投资增长12.5%左右[1]。"
+
+    openai_server.reply = reply
+    answer = make_bot(built_store, openai_base_url=openai_server.base_url).ask("今年GDP增长目标是多少？", backend="openai")
+    assert not answer.fallback and not answer.refused
+    flagged = [s for s in answer.sentences if not s.verified]
+    assert [s.unverified_figures for s in flagged] == [["12.5%"]]
     assert any("12.5%" in w for w in answer.warnings)
+
+
+def test_the_models_refusal_line_is_a_refusal(built_store, openai_server):
+    openai_server.reply = "NO_ANSWER"
+    events = list(make_bot(built_store, openai_base_url=openai_server.base_url).stream("张家界现任市长叫什么名字？", backend="openai"))
+    answer = events[-1].data
+    assert answer.refused and not answer.fallback and "NO_ANSWER" not in answer.answer
+    assert "reset" in [e.kind for e in events]  # the streamed line was withdrawn
+
+
+@pytest.mark.parametrize("reply", ["[1] [2]", "张家界现任市长叫李文。"])
+def test_an_answer_that_cites_nothing_is_a_refusal(built_store, openai_server, reply):
+    openai_server.reply = reply
+    answer = make_bot(built_store, openai_base_url=openai_server.base_url).ask("张家界现任市长叫什么名字？", backend="openai")
+    assert answer.refused and "李文" not in answer.answer
 
 
 def test_followup_is_condensed_by_the_model(built_store, openai_server):

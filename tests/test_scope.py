@@ -69,7 +69,7 @@ def test_lists_and_results_the_report_does_give_are_answered(shared_bot):
 
 
 def test_question_shapes_that_look_like_the_refused_ones():
-    from chatbot.extractive import _ASKS_MEMBERS, _ASKS_PERSON, _ASKS_RESULT, _QUANTITY_KINDS
+    from chatbot.answer.extractive import _ASKS_MEMBERS, _ASKS_PERSON, _ASKS_RESULT, _QUANTITY_KINDS
 
     place = _QUANTITY_KINDS[-1][0]
     assert not _ASKS_MEMBERS.search("城乡居民收入分别是多少？")  # two figures, not members

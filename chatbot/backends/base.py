@@ -1,11 +1,16 @@
-"""The backend contract: a name, typed options, one streaming method, a health check."""
+"""The backend contract: a name, typed options, a chat model, translated errors, a health check.
+
+A backend is transport only: how to reach a model and what its failures mean. It knows
+no prompts; `chatbot.answer.llm` builds those and calls `LLMBackend.run`.
+"""
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -14,6 +19,8 @@ from chatbot.settings import Settings
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -25,10 +32,9 @@ class Health:
 
 
 class Backend(ABC):
-    """An answer generator. LLM backends stream text for a list of chat messages."""
+    """Something that can answer: the offline answerer or a model behind a server."""
 
     name: ClassVar[str]
-    is_llm: ClassVar[bool] = True
 
     class Options(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -39,10 +45,6 @@ class Backend(ABC):
 
     def default_model(self) -> str | None:
         return None
-
-    @abstractmethod
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        """Yield pieces of the answer; raise a BackendError subclass on failure."""
 
     @abstractmethod
     def health(self) -> Health: ...
@@ -70,14 +72,25 @@ class LLMBackend(Backend):
 
     @abstractmethod
     def translate(self, exc: BaseException, *, started: bool) -> BackendError:
-        """The client's exception as a BackendError naming this backend and what to fix."""
+        """The client's exception as a BackendError naming this backend and what to fix.
+
+        The message is shown to visitors: no host, port, path or response body in it.
+        Those details go to the log."""
+
+    def run(self, runnable: Any, inputs: Any) -> Iterator[str]:
+        """Stream a LangChain runnable's text pieces; any failure becomes this backend's BackendError."""
+        started = False
+        try:
+            for piece in runnable.stream(inputs):
+                if piece:
+                    started = True
+                    yield piece
+        except BackendError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each backend translates its client's errors
+            raise self.translate(exc, started=started) from exc
 
     def close(self) -> None:
         model, self._model = self._model, None
         if model is not None:
             self._close_model(model)
-
-    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        from chatbot.chain import stream_messages
-
-        yield from stream_messages(self, messages)

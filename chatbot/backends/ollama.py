@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatbot.backends._errors import from_status, stream_cut, unavailable
+from chatbot.backends._errors import address, from_status, stream_cut, unavailable
 from chatbot.backends.base import Health, LLMBackend
 from chatbot.errors import BackendError
+
+logger = logging.getLogger(__name__)
 
 
 class OllamaBackend(LLMBackend):
@@ -24,7 +28,13 @@ class OllamaBackend(LLMBackend):
 
     @property
     def where(self) -> str:
-        return f"Ollama at {self.settings.ollama_host}"
+        """For the log only: the server's scheme, host and port."""
+        return address(self.settings.ollama_host)
+
+    def _url(self, path: str) -> httpx.URL:
+        """An API path on the configured host: the host's own path, query and fragment never
+        change which endpoint is asked (a trailing '#' once made the health check GET any path)."""
+        return httpx.URL(self.settings.ollama_host).copy_with(path=path, query=None, fragment=None)
 
     def _build_model(self) -> BaseChatModel:
         from langchain_ollama import ChatOllama
@@ -35,21 +45,25 @@ class OllamaBackend(LLMBackend):
             base_url=self.settings.ollama_host,
             temperature=options.temperature,
             num_predict=options.num_predict,
-            client_kwargs={"timeout": httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout)},
+            client_kwargs={
+                "timeout": httpx.Timeout(self.settings.read_timeout, connect=self.settings.connect_timeout),
+                "follow_redirects": False,
+            },
         )
 
     def translate(self, exc: BaseException, *, started: bool) -> BackendError:
         import ollama
 
         if isinstance(exc, ollama.ResponseError):
-            return from_status(self.name, exc.status_code, self.where, self.model, str(exc.error)[:200])
+            return from_status(self.name, exc.status_code, self.model, where=self.where, detail=str(exc.error))
         if isinstance(exc, httpx.TimeoutException):
-            return unavailable(self.name, self.where, timeout=self.settings.read_timeout)
+            return unavailable(self.name, where=self.where, timeout=self.settings.read_timeout)
         if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)) or (started and isinstance(exc, (httpx.HTTPError, ConnectionError))):
-            return stream_cut(self.name, self.where)
+            return stream_cut(self.name, where=self.where)
         if isinstance(exc, (httpx.HTTPError, ConnectionError, OSError)):
-            return unavailable(self.name, self.where)
-        return BackendError(self.name, f"Unexpected failure: {type(exc).__name__}: {str(exc)[:200]}")
+            return unavailable(self.name, where=self.where)
+        logger.warning("backend ollama: unexpected %s: %s", type(exc).__name__, str(exc)[:200])
+        return BackendError(self.name, f"Unexpected failure ({type(exc).__name__}).")
 
     def _close_model(self, model: BaseChatModel) -> None:
         client = model._client  # type: ignore[attr-defined]
@@ -58,14 +72,14 @@ class OllamaBackend(LLMBackend):
 
     def health(self) -> Health:
         try:
-            response = httpx.get(f"{self.settings.ollama_host.rstrip('/')}/api/tags", timeout=httpx.Timeout(5.0, connect=2.0))
+            response = httpx.get(self._url("/api/tags"), timeout=httpx.Timeout(5.0, connect=2.0), follow_redirects=False)
             response.raise_for_status()
             names = [m.get("name", "") for m in response.json().get("models", [])]
         except httpx.HTTPStatusError as exc:
-            return Health(self.name, False, str(from_status(self.name, exc.response.status_code, self.where, self.model)), self.model)
+            return Health(self.name, False, str(from_status(self.name, exc.response.status_code, self.model, where=self.where)), self.model)
         except (httpx.HTTPError, ValueError) as exc:
             return Health(self.name, False, str(self.translate(exc, started=False)), self.model)
         wanted = self.model if ":" in (self.model or "") else f"{self.model}:latest"
         if wanted not in names:
             return Health(self.name, False, f"reachable, but the model is not pulled. Run: ollama pull {self.model}", self.model)
-        return Health(self.name, True, f"reachable at {self.settings.ollama_host}", self.model)
+        return Health(self.name, True, "reachable", self.model)

@@ -14,7 +14,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
 from chatbot.backends.base import LLMBackend
-from chatbot.chain import format_passages, load_prompt
+from chatbot.answer.llm import format_passages, load_prompt
 from chatbot.core import Chatbot
 from chatbot.evaluation.metrics import mean
 from chatbot.types import Passage

@@ -19,6 +19,7 @@ from chatbot.ui.public_text import public_notices
 from chatbot.ui.safe_html import SCROLL_SCRIPT, document_html, passage_html
 from chatbot.ui.state import SessionState, Turn
 from chatbot.ui.strings import t
+from chatbot.verify.reasons import reason_label
 
 logger = logging.getLogger("chatbot.app")
 
@@ -39,7 +40,9 @@ def answer_body_markdown(answer: Answer, lang: str) -> str:
         if sentence.citations:
             text += " " + " ".join(f"**\\[{n}\\]**" for n in sentence.citations)
         if not sentence.verified or sentence.unverified_figures:
-            text += f" :orange-badge[{t(lang, 'unverified')}]"
+            why = reason_label(sentence.reason, lang)
+            sep = ": " if lang == "en" else "："
+            text += f" :orange-badge[{t(lang, 'unverified')}{sep + escape_markdown(why) if why else ''}]"
         parts.append(text)
     return " ".join(parts)
 

@@ -34,6 +34,11 @@ Scripting API shared by both servers
                           without the terminating zero-length chunk;
                           non-streamed bodies are truncated below their
                           ``Content-Length``.
+``lie`` (``FakeOpenAIServer`` only)
+    None (default: ``reply`` answers), ``"honest"``, or one of :data:`LIES`: the fake reads
+    the numbered passages and the question of the chat request and answers like a model
+    that quotes the best-matching passage sentence with its ``[n]``: honestly, or with
+    exactly one lie of that kind (see :func:`liar_reply`).
 ``requests``
     List of :class:`RecordedRequest` (method, path, query, headers with
     lower-cased names, parsed JSON body, raw body), in arrival order.
@@ -77,6 +82,8 @@ __all__ = [
     "FakeOllamaServer",
     "fake_embedding",
     "count_tokens",
+    "LIES",
+    "liar_reply",
 ]
 
 MODES = ("ok", "unauthorized", "not_found", "rate_limited", "server_error", "slow", "cut")
@@ -190,6 +197,114 @@ def _message_text(messages: Any) -> str:
 
 class _ClientGone(Exception):
     """The fake decided to drop the connection (cut / stopping)."""
+
+
+# --------------------------------------------------------------------------- the liar
+
+LIES = (
+    "invented_official",  # 常务副市长刘建明表示，<honest sentence>
+    "invented_project",  # <honest>; 将在云梦新区新建国际会展中心[n]。
+    "unsupported_claim",  # <honest>; 这一目标已经提前在上半年全面完成[n]。
+    "invented_figure",  # the honest sentence with one figure changed
+    "moved_figure",  # the honest sentence with one figure swapped for another fact's figure
+    "wrong_year",  # the honest sentence with its year (or 今年) made another year
+    "wrong_citation",  # the honest sentence citing a passage that does not hold it
+    "unanswerable",  # an invented answer, for a question the passages do not answer
+)
+_PASSAGE_BLOCK = re.compile(r"^\[(\d+)\] \((.*?)\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion:|\Z)", re.S | re.M)
+_FIGURE_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?=%|万|亿|元|个|家|所|件|人|亩|吨)")
+_YEAR_RE = re.compile(r"(?:19|20)\d\d(?=年)")
+
+
+def _passages_and_question(request: Any) -> tuple[list[tuple[int, str]], str]:
+    """The numbered passages ([n], text) and the question of an answer prompt."""
+    user = ""
+    for m in request.get("messages") or []:
+        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
+            user = m["content"]
+    passages = [(int(m.group(1)), m.group(3).strip()) for m in _PASSAGE_BLOCK.finditer(user)]
+    question = user.rsplit("Question:", 1)[-1].strip() if "Question:" in user else user
+    return passages, question
+
+
+def _bigrams(text: str) -> set[str]:
+    han = re.findall(r"[\u4e00-\u9fff]+", text)
+    return {run[i : i + 2] for run in han for i in range(len(run) - 1)}
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.findall(r"[^。！？；]+[。！？；]?", text) if len(s.strip()) > 4]
+
+
+def _best_sentence(passages: list[tuple[int, str]], question: str, need: Optional[re.Pattern] = None) -> tuple[int, str]:
+    asked = _bigrams(question)
+    options = [(len(asked & _bigrams(s)), -n, n, s) for n, text in passages for s in _sentences(text)
+               if need is None or need.search(s)]
+    if not options:
+        raise ValueError("no passage sentence fits this lie")
+    _, _, n, sentence = max(options)
+    return n, sentence.rstrip("。！？；")
+
+
+def _cited(sentence: str, n: int) -> str:
+    return f"{sentence}[{n}]。"
+
+
+def liar_reply(lie: Optional[str] = None, *, markers: bool = True) -> Callable[[Any], str]:
+    """A reply callable for the fakes: honest (lie=None or "honest") or with one lie of a kind in LIES.
+
+    The honest answer quotes the passage sentence that shares most words with the question,
+    with its [n] (without it when markers=False, as small models often write). Each lie changes
+    only what its name says. Condense requests (no passages) get the question back.
+    """
+    if lie not in (None, "honest") and lie not in LIES:
+        raise ValueError(f"unknown lie {lie!r}; expected one of {LIES}")
+
+    def reply(request: Any) -> str:
+        passages, question = _passages_and_question(request)
+        if not passages:
+            return question.splitlines()[-1] if question else "?"
+        if lie == "unanswerable":
+            return _cited("张家界现任市长叫李文", passages[0][0])
+        need = _FIGURE_RE if lie in ("invented_figure", "moved_figure") else None
+        n, sentence = _best_sentence(passages, question, need)
+        cite = (lambda text, k: _cited(text, k)) if markers else (lambda text, k: text + "。")
+        if lie in (None, "honest"):
+            return cite(sentence, n)
+        if lie == "invented_official":
+            return cite("常务副市长刘建明表示，" + sentence, n)
+        if lie == "invented_project":
+            return cite(sentence, n) + cite("将在云梦新区新建国际会展中心", n)
+        if lie == "unsupported_claim":
+            return cite(sentence, n) + cite("这一目标已经提前在上半年全面完成", n)
+        if lie == "invented_figure":
+            m = _FIGURE_RE.search(sentence)
+            value = float(m.group())
+            new = f"{value * 1.3 + 1:.1f}" if "." in m.group() else str(int(value * 1.3) + 1)
+            return cite(sentence[: m.start()] + new + sentence[m.end() :], n)
+        if lie == "moved_figure":
+            mine = _FIGURE_RE.search(sentence)
+            text = dict(passages)[n]
+            unit = sentence[mine.end() : mine.end() + 1]
+            others = [m.group() for m in _FIGURE_RE.finditer(text)
+                      if m.group() != mine.group() and text[m.end() : m.end() + 1] == unit]
+            if not others:
+                raise ValueError("the passage has no other figure of the same unit")
+            return cite(sentence[: mine.start()] + others[-1] + sentence[mine.end() :], n)
+        if lie == "wrong_year":
+            m = _YEAR_RE.search(sentence)
+            if m:
+                return cite(sentence[: m.start()] + str(int(m.group()) - 3) + sentence[m.end() :], n)
+            if "今年" in sentence:
+                return cite(sentence.replace("今年", "2019年", 1), n)
+            return cite("2019年，" + sentence, n)
+        # wrong_citation: a passage that does not hold the sentence
+        other = next((k for k, text in passages if sentence not in text), None)
+        if other is None:
+            raise ValueError("every passage holds the sentence")
+        return cite(sentence, other)
+
+    return reply
 
 
 # --------------------------------------------------------------------------- HTTP plumbing
@@ -573,8 +688,11 @@ class FakeOpenAIServer(_FakeServer):
         models: Optional[Iterable[str]] = None,
         expected_api_key: Optional[str] = None,
         strict_models: bool = False,
+        lie: Optional[str] = None,
         **kwargs: Any,
     ) -> None:
+        if lie is not None:
+            kwargs["reply"] = liar_reply(lie)
         super().__init__(**kwargs)
         self.model = model
         self.models: list[str] = list(models) if models is not None else [model]

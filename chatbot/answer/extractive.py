@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chatbot.answer.contract import Answerer, AnswerRequest, Draft
+from chatbot.backends.base import Backend
 from chatbot.lexical import tokenize
 from chatbot.query import expansions, looks_like_injection
 from chatbot.textutil import is_english, split_sentences
@@ -253,3 +256,18 @@ def _cite(sentence: str, n: int) -> str:
     if m:
         return f"{sentence[: m.start()]}[{n}]{sentence[m.start() :]}"
     return f"{sentence}[{n}]。"
+
+
+class ExtractiveAnswerer(Answerer):
+    """The offline answerer behind the contract: no model server, always available."""
+
+    name = "extractive"
+    calls_model = False
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend  # its health line
+
+    def answer(self, request: AnswerRequest) -> Iterator[str | Draft]:
+        extraction = extract(request.question, request.passages, request.idf, request.terms)
+        yield extraction.text
+        yield Draft(extraction.text, refused=extraction.refused, reason=extraction.reason)

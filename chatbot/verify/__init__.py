@@ -1,0 +1,336 @@
+"""Check an answer, sentence by sentence, against the passages it cites.
+
+Every answer (any backend) goes through `verify`. For each sentence:
+
+- its [n] markers are parsed; a marker that points at no passage is removed and reported;
+- a sentence that is, whitespace aside, a verbatim piece of a cited passage is verified at
+  once (the extractive answer: cheap, and always 100% verified);
+- otherwise each claim is checked against the cited passages, and the first failure names
+  the reason: `figure` (a value absent, or given there for something else), `year`, `name`
+  (a person or a title), `place`, `organisation`, `unsupported` (most of its content words
+  are absent), `injected` (it repeats an instruction planted in a passage);
+- a sentence without a marker gets the passage that clearly supports it (the marker is added
+  and recorded in `added_citations`), or is flagged `uncited`;
+- a sentence saying the report does not cover something claims nothing and needs no source.
+
+`Verification` also tells the core what it needs to decide: the share of the answer that is
+supported, whether anything is cited, whether the answer is empty or only a refusal.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from chatbot.query import looks_like_injection
+from chatbot.textutil import compact, is_english, split_sentences
+from chatbot.types import AnswerSentence, Citation, Passage
+from chatbot.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
+from chatbot.verify.names import unsupported_names
+from chatbot.verify.text import clause_spans, content_units, share_present, squash, tag
+
+# Tuned on the tune portion of tests/data/claims.jsonl (python scripts/claims_report.py --tune).
+SUPPORT_MIN = 0.6  # share of a sentence's content units the cited passages must contain
+CLAUSE_SUPPORT_MIN = 0.5  # ... and of each clause with at least CLAUSE_MIN_UNITS units
+CLAUSE_MIN_UNITS = 3
+ATTACH_MIN = 0.6  # an uncited sentence gets a passage's marker when that passage supports this share
+
+REASONS = ("injected", "figure", "year", "name", "place", "organisation", "unsupported", "uncited")
+
+_MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
+_BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
+_FRAMING = re.compile(
+    r"^(?:according to the (?:government work )?report[:,]?\s*|(?:根据|按照|据)(?:政府工作)?报告(?:内容)?[，,：:]?|"
+    r"(?:政府工作)?报告(?:中|里)?(?:提到|指出|显示|表示|写道)[，,：:]?)",
+    re.I,
+)
+_DECLINES = re.compile(
+    r"没有找到|没有提到|未提及|未提到|没有涉及|没有给出|没有列出|没有说明|没有具体|没有相关|没有关于|并未|未找到|无法回答|不提供|只能回答|只根据|实时信息|"
+    r"does not (?:cover|mention|say|list|give|provide)|not covered|no information|gives no|names no|says nothing|only answer|"
+    r"has no current|answer from the government work report only",
+    re.I,
+)
+
+
+@dataclass
+class Verification:
+    answer: str
+    sentences: list[AnswerSentence]
+    citations: list[Citation]
+    warnings: list[str] = field(default_factory=list)
+    injected: bool = False
+
+    @property
+    def verified(self) -> bool:
+        return all(s.verified for s in self.sentences)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing left after checking (no sentence at all)."""
+        return not self.sentences
+
+    @property
+    def cited_any(self) -> bool:
+        """At least one sentence cites a passage (markers the checker added count)."""
+        return any(s.citations for s in self.sentences)
+
+    @property
+    def refusal(self) -> bool:
+        """Every sentence says the report does not cover something; nothing is claimed."""
+        return bool(self.sentences) and all(declines(s.text) and not s.citations for s in self.sentences)
+
+    @property
+    def supported_share(self) -> float:
+        """Characters of verified sentences over all characters (1.0 for an empty answer)."""
+        total = sum(len(s.text) for s in self.sentences)
+        return sum(len(s.text) for s in self.sentences if s.verified) / total if total else 1.0
+
+    @property
+    def reasons(self) -> list[str]:
+        """The reasons of the unverified sentences, each once, in order."""
+        return list(dict.fromkeys(s.reason for s in self.sentences if s.reason))
+
+
+def declines(sentence: str) -> bool:
+    """The sentence says the report does not cover something (a refusal claims nothing)."""
+    return bool(_DECLINES.search(sentence))
+
+
+def planted_instructions(passages: list[Passage]) -> list[str]:
+    """Sentences of the passages that read like instructions to a model."""
+    planted = [p.text[s:e] for p in passages for s, e in split_sentences(p.text) if looks_like_injection(p.text[s:e])]
+    planted += [part for p in passages for part in p.section.split(" › ") if looks_like_injection(part)]
+    return planted
+
+
+def _repeats(sentence: str, instruction: str, min_len: int = 8) -> bool:
+    a, b = compact(sentence), compact(instruction)
+    if len(a) < min_len or len(b) < min_len:
+        return bool(a) and a in b
+    return any(a[i : i + min_len] in b for i in range(len(a) - min_len + 1))
+
+
+@dataclass
+class _Outcome:
+    reason: str | None
+    figures: list[str]
+    share: float
+    detail: list[str] = field(default_factory=list)  # the names or years behind the reason
+
+
+class _Checker:
+    """The passages of one answer, prepared once, and the checks of one sentence against some of them."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self.texts = [squash(p.text) for p in passages]
+        self.contexts = [squash(p.text + p.section) for p in passages]
+        self._figures: dict[int, PassageFigures] = {}
+        self.year = next((p.year for p in passages if p.year), None)
+        self.city = next((p.city for p in passages if p.city), None)
+
+    def figures_of(self, n: int) -> PassageFigures:
+        if n not in self._figures:
+            self._figures[n] = PassageFigures.of(self.passages[n - 1])
+        return self._figures[n]
+
+    def verbatim(self, body: str, numbers: list[int]) -> bool:
+        core = squash(_FRAMING.sub("", body)).rstrip("。！？；.!?;")
+        return bool(core) and any(core in self.contexts[n - 1] for n in numbers)
+
+    def check(self, norm: str, tokens, numbers: list[int]) -> _Outcome:
+        english = is_english(norm)
+        cited = [self.figures_of(n) for n in numbers]
+        years = year_spans(norm)
+        bad_figures = check_figures(norm, None if english else tokens, cited, years=years)
+        if bad_figures:
+            return _Outcome("figure", bad_figures, 0.0)
+        bad_years = unsupported_years(norm, cited, self.year)
+        if bad_years:
+            return _Outcome("year", [], 0.0, bad_years)
+        if english:  # names and words cannot be compared across languages; figures and years were
+            return _Outcome(None, [], 1.0)
+        haystack = "".join(self.contexts[n - 1] for n in numbers)
+        names = unsupported_names(tokens, haystack, self.city)
+        if names:
+            kinds = {n.kind for n in names}  # a title or a person is the strongest sign of invention
+            kind = next(k for k in ("name", "place", "organisation") if k in kinds)
+            return _Outcome(kind, [], 0.0, [n.text for n in names])
+        units = content_units(tokens)
+        share = share_present(units, haystack)
+        clause_shares = [
+            share_present(u, haystack)
+            for u in (content_units(tokens, s, e) for s, e in clause_spans(norm))
+            if len(u) >= CLAUSE_MIN_UNITS
+        ]
+        if share < SUPPORT_MIN or (clause_shares and min(clause_shares) < CLAUSE_SUPPORT_MIN):
+            return _Outcome("unsupported", [], share)
+        return _Outcome(None, [], share)
+
+
+def _markers(raw: str, count: int) -> tuple[list[int], set[int]]:
+    numbers: list[int] = []
+    bad: set[int] = set()
+    for m in _MARKER.finditer(raw):
+        for n in re.split(r"[,，、]", m.group(1)):
+            n_int = int(n)
+            if 1 <= n_int <= count:
+                if n_int not in numbers:
+                    numbers.append(n_int)
+            else:
+                bad.add(n_int)
+    return numbers, bad
+
+
+def _check_sentence(checker: _Checker, body: str, numbers: list[int]) -> tuple[AnswerSentence, _Outcome | None]:
+    sentence = AnswerSentence(text=body, citations=list(numbers))
+    if declines(body) and not numbers:
+        return sentence, None
+    if numbers and checker.verbatim(body, numbers):
+        return sentence, None
+    norm = unicodedata.normalize("NFKC", _BULLET.sub("", body)).replace("**", "")
+    tokens = tag(norm)
+    if numbers:
+        outcome = checker.check(norm, tokens, numbers)
+    else:
+        outcome = _attach_source(checker, body, norm, tokens, sentence)
+    if outcome.reason:
+        sentence.verified, sentence.reason = False, outcome.reason
+        sentence.unverified_figures = outcome.figures
+    return sentence, outcome
+
+
+def _attach_source(checker: _Checker, body: str, norm: str, tokens, sentence: AnswerSentence) -> _Outcome:
+    """Give an uncited sentence the passage that clearly supports it, or say why none does."""
+    every = list(range(1, len(checker.passages) + 1))
+    if not every:
+        return _Outcome("uncited", [], 0.0)
+    verbatim = [n for n in every if checker.verbatim(body, [n])]
+    if verbatim:
+        best = verbatim[:1]
+    else:
+        outcomes = [(checker.check(norm, tokens, [n]), n) for n in every]
+        passing = [(o.share, -n) for o, n in outcomes if o.reason is None and o.share >= ATTACH_MIN]
+        if not passing:
+            if not content_units(tokens) and not any(o.reason for o, _ in outcomes):
+                return _Outcome(None, [], 1.0)  # says nothing checkable ("以下是相关内容：")
+            overall = checker.check(norm, tokens, every)
+            return overall if overall.reason and overall.reason != "unsupported" else _Outcome("uncited", [], overall.share)
+        best = [-max(passing)[1]]
+    sentence.citations = best
+    sentence.added_citations = list(best)
+    return _Outcome(None, [], 1.0)
+
+
+def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], bad_markers: set[int], count: int) -> list[str]:
+    out: list[str] = []
+    if bad_markers:
+        out.append(
+            "Removed citation marker(s) " + ", ".join(f"[{n}]" for n in sorted(bad_markers))
+            + f": the answer had only {count} passage(s)."
+        )
+    figs = list(dict.fromkeys(f for s in sentences for f in s.unverified_figures))
+    if figs:
+        out.append("Figures not found in the cited passages (数字与引用段落不符): " + ", ".join(figs) + ". Check them against the sources.")
+    labels = {
+        "year": "Years the cited passages do not give (年份与引用段落不符): ",
+        "name": "Names or posts the cited passages do not mention (人名或职务未见于引用段落): ",
+        "place": "Places the cited passages do not mention (地名未见于引用段落): ",
+        "organisation": "Organisations or projects the cited passages do not mention (机构或项目未见于引用段落): ",
+    }
+    for reason, label in labels.items():
+        if details.get(reason):
+            out.append(label + ", ".join(dict.fromkeys(details[reason])) + ".")
+    for reason, text in (
+        ("unsupported", "sentence(s) not supported by the passages they cite (内容未得到引用段落支持)."),
+        ("uncited", "sentence(s) cite no passage and none supports them (未注明出处)."),
+    ):
+        count_reason = sum(1 for s in sentences if s.reason == reason)
+        if count_reason:
+            out.append(f"{count_reason} {text}")
+    if any(s.reason == "injected" for s in sentences):
+        out.append("The answer repeats an instruction planted in a document; it was not trusted.")
+    return out
+
+
+def verify(answer: str, passages: list[Passage]) -> Verification:
+    """Check `answer` against `passages` (numbered [1]..[k] in this order)."""
+    planted = planted_instructions(passages)
+    checker = _Checker(passages)
+    out_sentences: list[AnswerSentence] = []
+    details: dict[str, list[str]] = {}
+    bad_markers: set[int] = set()
+    outcomes: list[_Outcome | None] = []
+    late: set[int] = set()  # sentences whose markers came after their closing punctuation
+    for start, end in split_sentences(answer):
+        raw = answer[start:end]
+        numbers, bad = _markers(raw, len(passages))
+        bad_markers |= bad
+        body = _MARKER.sub("", raw).strip()
+        if not body:  # markers after the closing punctuation belong to the sentence before
+            if out_sentences and numbers and out_sentences[-1].reason != "injected":
+                late.add(len(out_sentences) - 1)
+                previous = out_sentences[-1]
+                if previous.added_citations:
+                    previous.citations, previous.added_citations = [], []
+                previous.citations += [n for n in numbers if n not in previous.citations]
+            continue
+        if any(_repeats(body, instruction) for instruction in planted):
+            out_sentences.append(AnswerSentence(text=body, citations=numbers, verified=False, reason="injected"))
+            outcomes.append(None)
+            continue
+        sentence, outcome = _check_sentence(checker, body, numbers)
+        outcomes.append(outcome)
+        out_sentences.append(sentence)
+    for i in sorted(late):  # checked again, now against the markers that came late
+        out_sentences[i], outcomes[i] = _check_sentence(checker, out_sentences[i].text, out_sentences[i].citations)
+    for outcome in outcomes:
+        if outcome and outcome.reason and outcome.detail:
+            details.setdefault(outcome.reason, []).extend(outcome.detail)
+    injected = any(s.reason == "injected" for s in out_sentences)
+    text = "".join(_attach(s.text, "".join(f"[{n}]" for n in s.citations)) for s in out_sentences)
+    cited = sorted({n for s in out_sentences for n in s.citations})
+    citations = [
+        Citation(
+            n=n,
+            chunk_id=passages[n - 1].chunk_id,
+            source=passages[n - 1].source,
+            section=passages[n - 1].section,
+            page=passages[n - 1].page,
+            quote=_quote(out_sentences, n, passages[n - 1]),
+        )
+        for n in cited
+    ]
+    warnings = _warnings(out_sentences, details, bad_markers, len(passages))
+    return Verification(text, out_sentences, citations, warnings, injected)
+
+
+def _attach(text: str, marker: str) -> str:
+    """Put the marker before the closing punctuation: 增长7.5%左右[1]。"""
+    if not marker:
+        return text
+    m = re.search(r"[。！？；.!?;]+[”’」』）)》】]*$", text)
+    if m:
+        return text[: m.start()] + marker + text[m.start() :]
+    return text + marker
+
+
+def _quote(sentences: list[AnswerSentence], n: int, passage: Passage) -> str:
+    """The passage sentence that best supports what cites it, verbatim from the source."""
+    citing = "".join(s.text for s in sentences if n in s.citations)
+    best, best_overlap = passage.text, -1.0
+    target = set(compact(citing))
+    for start, end in split_sentences(passage.text):
+        candidate = passage.text[start:end]
+        if looks_like_injection(candidate):
+            continue
+        overlap = len(set(compact(candidate)) & target) / (len(set(compact(candidate))) or 1)
+        if compact(candidate) and compact(candidate) in compact(citing):
+            overlap += 1.0
+        if overlap > best_overlap:
+            best, best_overlap = candidate, overlap
+    return best
+
+
+__all__ = ["REASONS", "Verification", "declines", "planted_instructions", "verify"]

@@ -1,0 +1,142 @@
+"""Figures and years of an answer sentence, checked against the passages it cites.
+
+A figure must be in a cited passage with the same value (widths, 万/亿 and
+percent normalised) *and in the right place*: "桑植县的常住人口为96.7%" is
+wrong although 96.7% is in the passage, because there it is the insurance rate.
+Two measures decide the place, for each occurrence of the value in a passage:
+
+- forward: the share of the answer clause's content units (the words around
+  the figure, see chatbot.verify.text) found in the passage's clause holding
+  the figure and the clause before it (lists name their subject earlier:
+  "城乡居民人均可支配收入分别增长6.5%、7%左右");
+- backward: the words just before the figure in the passage ("参保率达",
+  "生产总值增长") must share a bigram with the answer sentence.
+
+A year is supported when a cited passage or its heading path gives it, with
+今年/去年/明年 read against the report's year (`Passage.year`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from chatbot.query import resolve_relative_years
+from chatbot.textutil import figure_spans
+from chatbot.types import Passage
+from chatbot.verify.text import Token, clause_spans, content_units, share_present, squash
+
+# Tuned on the tune portion of tests/data/claims.jsonl (scripts/claims_report.py --tune).
+FIGURE_CONTEXT_MIN = 0.6
+
+# A year: 19xx/20xx that is not an amount ("1990万元", "2000亩" count as years only in the sense
+# that a passage naming the same number supports them, as a figure would be).
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?!\s*[\d.,%％万亿千百])")
+_ANY_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
+_SENTENCE_END = re.compile(r"[。！？；!?]")
+_HEAD_FILLER = "达为是到在了约近超共计至有和与及的将"
+
+
+@dataclass
+class PassageFigures:
+    """One passage, normalised once per verification: its figures, clauses and years."""
+
+    text: str  # NFKC
+    figures: list[tuple[float, bool, str, int, int]]
+    clauses: list[tuple[int, int]]
+    years: set[int]
+
+    @classmethod
+    def of(cls, passage: Passage) -> PassageFigures:
+        text = unicodedata.normalize("NFKC", passage.text)
+        context = text + "\n" + unicodedata.normalize("NFKC", passage.section)
+        if passage.year:
+            context = resolve_relative_years(context, passage.year)
+        years = {int(y) for y in _ANY_YEAR.findall(context)}
+        return cls(text, figure_spans(text), clause_spans(text), years)
+
+
+def year_spans(norm: str) -> list[tuple[int, int, int]]:
+    """(year, start, end) for each year the sentence names; 今年 etc. are resolved by the caller."""
+    return [(int(m.group(1)), m.start(1), m.end(1)) for m in _YEAR.finditer(norm)]
+
+
+def unsupported_years(norm: str, cited: list[PassageFigures], report_year: int | None) -> list[str]:
+    resolved = resolve_relative_years(norm, report_year) if report_year else norm
+    supported = set().union(*(p.years for p in cited)) if cited else set()
+    missing = [str(y) for y, _, _ in year_spans(resolved) if y not in supported]
+    return list(dict.fromkeys(missing))
+
+
+def _window(p: PassageFigures, start: int) -> str:
+    """The clause holding position `start` and the clause before it, within one sentence."""
+    index = next((i for i, (s, e) in enumerate(p.clauses) if s <= start < e), None)
+    if index is None:
+        return ""
+    clause_start, clause_end = p.clauses[index]
+    sentence_start = max((m.end() for m in _SENTENCE_END.finditer(p.text, 0, clause_start)), default=0)
+    if index > 0 and p.clauses[index - 1][0] >= sentence_start:
+        clause_start = p.clauses[index - 1][0]
+    return squash(p.text[clause_start:clause_end])
+
+
+def _neighbour_units(p: PassageFigures, start: int, end: int) -> list[str]:
+    """Bigrams of the (at most four) characters right before a figure in its passage clause,
+    and of those right after it: what the passage says the figure is ("参保率达", "件人大代表")."""
+    clause_start, clause_end = next(((s, e) for s, e in p.clauses if s <= start < e), (start, end))
+    previous = [e for _, _, _, s, e in p.figures if clause_start <= s and e <= start]
+    prefix_start = max(previous) if previous else clause_start
+    before = "".join(ch for ch in p.text[prefix_start:start] if "\u4e00" <= ch <= "\u9fff")
+    if previous and len(before) <= 3:  # "13.6万人次6931万元", "6.5%、7%": the subject came before
+        before = ""
+    before = before.rstrip(_HEAD_FILLER)[-4:]
+    after = "".join(ch for ch in p.text[end:clause_end] if "\u4e00" <= ch <= "\u9fff")[:4]
+    return [w[i : i + 2] for w in (before, after) for i in range(len(w) - 1)]
+
+
+def _answer_context(norm: str, tokens: list[Token], start: int, end: int) -> list[str]:
+    spans = clause_spans(norm)
+    index = next((i for i, (s, e) in enumerate(spans) if s <= start < e), 0)
+    clause_start, clause_end = spans[index] if spans else (0, len(norm))
+    units = [u for t in tokens if clause_start <= t.start and t.end <= clause_end and not (t.start < end and start < t.end)
+             for u in content_units([t], measures=False)]
+    if len(units) < 2 and index > 0:
+        units = content_units(tokens, spans[index - 1][0], clause_end, measures=False)
+    return units
+
+
+def check_figures(
+    norm: str, tokens: list[Token] | None, cited: list[PassageFigures], *, years: list[tuple[int, int, int]]
+) -> list[str]:
+    """The figures of the sentence that no cited passage gives, or gives for something else.
+
+    `tokens` are the sentence's tagged words (None: only values are compared, as for English).
+    Years are not figures: their spans are skipped here and checked by `unsupported_years`.
+    """
+    year_starts = {s for _, s, _ in years}
+    squashed = squash(norm)
+    bad: list[str] = []
+    for value, percent, written, start, end in figure_spans(norm):
+        if start in year_starts:
+            continue
+        occurrences = [(p, s, e) for p in cited for v, pct, _, s, e in p.figures if (v, pct) == (value, percent)]
+        if not occurrences:
+            bad.append(written)
+            continue
+        if tokens is None:
+            continue
+        context = _answer_context(norm, tokens, start, end)
+        if len(context) < 2:  # "27个。", "584件，…": nothing says what the figure is; its value matched
+            continue
+        placed = False
+        for passage, at, at_end in occurrences:
+            neighbours = _neighbour_units(passage, at, at_end)
+            if neighbours and not any(u in squashed for u in neighbours):
+                continue
+            if share_present(context, _window(passage, at)) >= FIGURE_CONTEXT_MIN:
+                placed = True
+                break
+        if not placed:
+            bad.append(written)
+    return list(dict.fromkeys(bad))

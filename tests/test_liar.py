@@ -1,0 +1,95 @@
+"""The liar suite: a fake OpenAI-compatible server (real wire protocol, streamed) answers from
+the passages it is sent, honestly or with exactly one lie; every lie must be flagged with the
+right reason (or the answer replaced by the extractive one), the honest answer never."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from chatbot.core import Chatbot
+from chatbot.settings import Settings
+from tests.conftest import ROOT, track
+from tests.fakes.llm_servers import LIES, FakeOpenAIServer, liar_reply
+
+KEY = "sk-liar-0123456789"
+GDP = "今年GDP增长目标是多少？"
+# lie -> (question, the reasons that name it)
+CASES = {
+    "invented_official": (GDP, {"name"}),
+    "invented_project": (GDP, {"place", "organisation"}),
+    "unsupported_claim": (GDP, {"unsupported"}),
+    "invented_figure": (GDP, {"figure"}),
+    "moved_figure": (GDP, {"figure"}),
+    "wrong_year": (GDP, {"year"}),
+    "wrong_citation": (GDP, {"unsupported", "figure", "year"}),
+    "unanswerable": ("张家界现任市长叫什么名字？", {"name"}),
+}
+
+
+@pytest.fixture
+def liar():
+    with FakeOpenAIServer(expected_api_key=KEY) as server:
+        yield server
+
+
+def ask(built_store, server: FakeOpenAIServer, question: str):
+    settings = Settings(data_dir=built_store, openai_api_key=KEY, openai_base_url=server.base_url, read_timeout=5.0)
+    bot = track(Chatbot(settings))
+    answer = bot.ask(question, backend="openai")
+    assert not server.errors, server.errors
+    assert server.requests and server.requests[-1].json.get("stream") is True  # the streamed protocol
+    return answer
+
+
+def test_every_lie_kind_has_a_case():
+    assert set(CASES) == set(LIES)
+
+
+@pytest.mark.parametrize("markers", [True, False], ids=["cited", "uncited"])
+def test_the_honest_answer_carries_no_flag(built_store, liar, markers):
+    liar.reply = liar_reply("honest", markers=markers)
+    answer = ask(built_store, liar, GDP)
+    assert not answer.fallback and not answer.refused and "7.5%" in answer.answer
+    assert answer.sentences and all(s.verified and s.reason is None for s in answer.sentences)
+    assert answer.warnings == []
+    assert "[1]" in answer.answer  # written by the model, or attached by the checker
+    if not markers:
+        assert answer.sentences[0].added_citations == answer.sentences[0].citations != []
+
+
+@pytest.mark.parametrize("lie", LIES)
+def test_each_lie_is_flagged_with_its_reason(built_store, liar, lie):
+    question, reasons = CASES[lie]
+    liar.reply = liar_reply(lie)
+    answer = ask(built_store, liar, question)
+    if answer.fallback:  # the core replaced a mostly unsupported answer by the extractive one
+        assert all(s.verified for s in answer.sentences)
+        return
+    flagged = [s for s in answer.sentences if not s.verified]
+    assert flagged, (lie, answer.answer)
+    assert any(s.reason in reasons for s in flagged), [(s.text, s.reason) for s in flagged]
+    assert answer.warnings  # the user is told, in one line per kind of problem
+    assert len(answer.warnings) == len(set(answer.warnings))
+
+
+def test_the_cli_json_marks_the_lying_sentence(built_store, liar):
+    liar.reply = liar_reply("invented_official")
+    env = {
+        "CHATBOT_DATA_DIR": str(built_store), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "OPENAI_BASE_URL": liar.base_url, "OPENAI_API_KEY": KEY,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "chatbot", "ask", GDP, "--json", "--backend", "openai", "--model", "qwen"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert liar.requests[-1].json["model"] == "qwen"
+    lying = [s for s in data["sentences"] if "刘建明" in s["text"]]
+    assert lying and lying[0]["verified"] is False and lying[0]["reason"] == "name"
+    assert any("刘建明" in w for w in data["warnings"])
