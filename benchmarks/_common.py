@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+import socket
 
 
-def rss_mb() -> float:
-    """Resident memory of this process now, in MB (Linux)."""
-    with open("/proc/self/status") as handle:
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process (this one by default) now, in MB (Linux)."""
+    with open(f"/proc/{pid}/status") as handle:
         for line in handle:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -18,3 +19,10 @@ def pct(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -1,4 +1,4 @@
-"""Command line: `python -m chatbot ask|chat|eval|backends|hash-password|feedback`. A thin layer over the core."""
+"""Command line: `python -m chatbot ask|chat|eval|backends|serve|hash-password|feedback`. A thin layer over the core."""
 
 from __future__ import annotations
 
@@ -97,6 +97,12 @@ def cmd_backends(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from chatbot.api.server import serve
+
+    return serve(args.host, args.port)
+
+
 def cmd_hash_password(args: argparse.Namespace) -> int:
     """Print the hash for CHATBOT_STAFF_PASSWORD_HASH; the password is read without echo (or from stdin)."""
     from chatbot.staff_auth import hash_password
@@ -180,6 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     backends = sub.add_parser("backends", help="list backends and whether they can be reached")
     backends.set_defaults(func=cmd_backends)
+
+    srv = sub.add_parser("serve", help="an OpenAI-compatible chat-completions API over HTTP")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (non-loopback needs CHATBOT_API_KEYS)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.set_defaults(func=cmd_serve)
 
     hashing = sub.add_parser("hash-password", help="print the hash to set as CHATBOT_STAFF_PASSWORD_HASH")
     hashing.add_argument("--min-length", type=int, default=12, help="refuse shorter passwords (default 12)")

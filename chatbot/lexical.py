@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 _jieba_lock = threading.Lock()  # jieba initialises its dictionary lazily, not thread-safely
+posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely: one lock for every user
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?%?")

@@ -123,6 +123,36 @@ class Settings(BaseSettings):
         description="Model calls running at once across the whole process; past it, the offline answer is given.",
     )
 
+    # --- HTTP API (`python -m chatbot serve`) ---------------------------------
+    api_keys: SecretStr | None = Field(
+        None,
+        validation_alias=_env("CHATBOT_API_KEYS"),
+        description=(
+            "Comma-separated bearer keys the HTTP API accepts. Without any, the server binds "
+            "loopback addresses only."
+        ),
+    )
+    api_rate_limit: int = Field(
+        60, ge=1, le=100000, validation_alias=_env("CHATBOT_API_RATE_LIMIT"),
+        description="Requests per minute per API key (per client address when no keys are set).",
+    )
+    api_max_concurrent: int = Field(
+        8, ge=1, le=256, validation_alias=_env("CHATBOT_API_MAX_CONCURRENT"),
+        description="Answers the API computes at once; later requests wait for a slot within their timeout.",
+    )
+    api_timeout: float = Field(
+        150.0, gt=0, validation_alias=_env("CHATBOT_API_TIMEOUT"),
+        description="Seconds one API request may take, waiting for a slot included.",
+    )
+    api_max_messages: int = Field(
+        20, ge=1, le=1000, validation_alias=_env("CHATBOT_API_MAX_MESSAGES"),
+        description="Only the last N messages of a request are read (the question and its history).",
+    )
+    api_max_body_bytes: int = Field(
+        262144, ge=1024, le=16 * 1024 * 1024, validation_alias=_env("CHATBOT_API_MAX_BODY_BYTES"),
+        description="Larger request bodies are refused with 413.",
+    )
+
     # --- limits ------------------------------------------------------------
     max_question_chars: int = Field(
         500, ge=10, le=20000, validation_alias=_env("CHATBOT_MAX_QUESTION_CHARS"),
@@ -155,7 +185,7 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
-        "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token",
+        "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token", "api_keys",
         "staff_password_hash", mode="before",
     )
     @classmethod
@@ -185,6 +215,13 @@ class Settings(BaseSettings):
         from chatbot.backends.choices import parse_choices
 
         return parse_choices(self.public_backends)
+
+    @property
+    def api_key_list(self) -> list[str]:
+        """The API's bearer keys, without blanks (secret: never log or show them)."""
+        if self.api_keys is None:
+            return []
+        return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
 
     @property
     def uses_chroma_server(self) -> bool:

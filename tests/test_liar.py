@@ -77,8 +77,7 @@ def test_each_lie_is_flagged_with_its_reason(built_store, liar, lie):
     assert len(answer.warnings) == len(set(answer.warnings))
 
 
-def test_the_cli_json_marks_the_lying_sentence(built_store, liar):
-    liar.reply = liar_reply("invented_official")
+def _cli_ask(built_store, liar) -> dict:
     env = {
         "CHATBOT_DATA_DIR": str(built_store), "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "OPENAI_BASE_URL": liar.base_url, "OPENAI_API_KEY": KEY,
@@ -88,8 +87,24 @@ def test_the_cli_json_marks_the_lying_sentence(built_store, liar):
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    data = json.loads(result.stdout)
     assert liar.requests[-1].json["model"] == "qwen"
-    lying = [s for s in data["sentences"] if "刘建明" in s["text"]]
-    assert lying and lying[0]["verified"] is False and lying[0]["reason"] == "name"
-    assert any("刘建明" in w for w in data["warnings"])
+    return json.loads(result.stdout)
+
+
+def test_the_cli_json_marks_the_lying_sentence(built_store, liar):
+    """A lie beside a supported sentence: the answer stays, the lying sentence is marked."""
+    liar.reply = liar_reply("invented_project")
+    data = _cli_ask(built_store, liar)
+    assert not data["fallback"]
+    lying = [s for s in data["sentences"] if "云梦新区" in s["text"]]
+    assert lying and lying[0]["verified"] is False and lying[0]["reason"] in ("place", "organisation")
+    assert [s for s in data["sentences"] if s["verified"] and "7.5%" in s["text"]]
+    assert any("云梦新区" in w or "国际会展中心" in w for w in data["warnings"])
+
+
+def test_the_cli_json_replaces_an_answer_that_is_mostly_a_lie(built_store, liar):
+    """The whole answer hangs on an invented official: the checked offline answer replaces it, and says why."""
+    liar.reply = liar_reply("invented_official")
+    data = _cli_ask(built_store, liar)
+    assert data["fallback"] and "刘建明" not in data["answer"] and "7.5%" in data["answer"]
+    assert any("刘建明" in w for w in data["warnings"]) and any("not supported" in w for w in data["warnings"])

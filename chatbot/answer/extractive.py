@@ -13,13 +13,12 @@ count towards coverage. Thresholds are tuned on the tuning split of the QA set o
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.backends.base import Backend
-from chatbot.lexical import tokenize
+from chatbot.lexical import posseg_lock, tokenize
 from chatbot.query import expansions, looks_like_injection
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
@@ -70,7 +69,6 @@ _DETAIL_KINDS = [
 _QUANTITY_KINDS = _FIGURE_KINDS + _DETAIL_KINDS
 _DETAIL_UNITS = {unit for _, unit in _DETAIL_KINDS}
 _YEAR = re.compile(r"(20\d\d)年?")
-_posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely
 # Results of a year are in the review of that year, never in its plan ("2023年GDP实际涨了多少"
 # against the 2023 report, which only sets the target).
 _ASKS_RESULT = re.compile(
@@ -159,7 +157,7 @@ def names_a_person(sentence: str) -> bool:
     """
     import jieba.posseg
 
-    with _posseg_lock:
+    with posseg_lock:
         tagged = jieba.posseg.lcut(sentence)
     for i, (word, flag) in enumerate(tagged):
         if flag.startswith("nr") and len(word) >= 2:

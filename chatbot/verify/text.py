@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import jieba
 import jieba.posseg
 
-from chatbot.extractive import _posseg_lock  # one lock for jieba.posseg's lazy, thread-unsafe init
+from chatbot.lexical import posseg_lock
 from chatbot.lexical import STOPWORDS
 
 jieba.setLogLevel(logging.WARNING)
@@ -45,7 +45,7 @@ class Token:
 
 def tag(text: str) -> list[Token]:
     """jieba's words with part-of-speech tags and offsets in `text`."""
-    with _posseg_lock:
+    with posseg_lock:
         pairs = jieba.posseg.lcut(text)
     out: list[Token] = []
     cursor = 0
