@@ -1,4 +1,4 @@
-"""Command line: `python -m chatbot ask|chat|eval|backends|serve`. A thin layer over the core."""
+"""Command line: `python -m chatbot ask|chat|eval|backends|serve|hash-password|feedback`. A thin layer over the core."""
 
 from __future__ import annotations
 
@@ -135,10 +135,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.host, args.port)
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print the hash for CHATBOT_STAFF_PASSWORD_HASH; the password is read without echo (or from stdin)."""
+    from chatbot.staff_auth import hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Staff password: ")
+        if getpass.getpass("Again: ") != password:
+            raise ChatbotError("The two passwords differ; nothing was printed.")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < args.min_length:
+        raise ChatbotError(f"The password needs at least {args.min_length} characters.")
+    print(hash_password(password))
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from chatbot.feedback import open_feedback_store
+
+    store = open_feedback_store(get_settings())
+    if args.out is None:
+        for line in store.export_jsonl():
+            print(line)
+    else:
+        try:
+            lines = store.export_jsonl(args.out)
+        except OSError as exc:
+            raise ChatbotError(f"Cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"{len(lines)} feedback items written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_feedback_purge(args: argparse.Namespace) -> int:
+    from chatbot.feedback import open_feedback_store
+
+    removed = open_feedback_store(get_settings()).purge(older_than_days=None if args.all else args.older_than)
+    print(f"{removed} feedback rows deleted")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from chatbot.evaluation.run import run_cli
 
     return run_cli(args)
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of days") from None
+    if not days >= 0:
+        raise argparse.ArgumentTypeError("the number of days must be 0 or more")
+    return days
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -171,6 +223,21 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (non-loopback needs CHATBOT_API_KEYS)")
     srv.add_argument("--port", type=int, default=8000)
     srv.set_defaults(func=cmd_serve)
+
+    hashing = sub.add_parser("hash-password", help="print the hash to set as CHATBOT_STAFF_PASSWORD_HASH")
+    hashing.add_argument("--min-length", type=int, default=12, help="refuse shorter passwords (default 12)")
+    hashing.set_defaults(func=cmd_hash_password)
+
+    feedback = sub.add_parser("feedback", help="export or purge the visitors' feedback (staff only)")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_sub.add_parser("export", help="the feedback as QA-set JSONL lines")
+    export.add_argument("--out", type=Path, default=None, help="write to this file (default: standard output)")
+    export.set_defaults(func=cmd_feedback_export)
+    purge = feedback_sub.add_parser("purge", help="delete feedback")
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument("--older-than", type=_days, metavar="DAYS", help="rows created more than DAYS days ago")
+    which.add_argument("--all", action="store_true", help="every row")
+    purge.set_defaults(func=cmd_feedback_purge)
 
     ev = sub.add_parser("eval", help="score a QA set; writes report.json, report.md and a chart")
     ev.add_argument("--qa", type=Path, required=True)
