@@ -99,8 +99,8 @@ def load_chunks() -> list[dict]:
 
     settings = Settings(data_dir=ROOT / ".claims-build-unused")
     chunks: list[dict] = []
-    for path in discover([ROOT / "seeds"]):
-        doc = load(path)
+    for found in discover([ROOT / "seeds"]).files:
+        doc = load(found)
         for chunk in prepare_chunks(doc, settings):
             chunks.append({
                 "chunk_id": chunk.id, "text": chunk.text, "section": chunk.section, "source": chunk.source,
