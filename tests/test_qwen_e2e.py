@@ -24,7 +24,7 @@ from __future__ import annotations
 import pytest
 
 from chatbot.settings import Settings
-from tests.fakes.llama_server import ServerStartError, llama_server, missing_server
+from tests.fakes.llama_server import TEMPLATE_PROBE, ServerStartError, llama_server, missing_server
 from tests.fakes.models import QWEN_ALIAS, qwen_gguf
 
 pytestmark = pytest.mark.llama
@@ -89,14 +89,7 @@ def test_the_gguf_brings_its_chatml_template(qwen_model):
         llm.close()
     assert eos == "<|im_end|>"  # generation stops at the end of the assistant turn
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token="")
-    prompt = formatter(
-        messages=[
-            {"role": "system", "content": "RULES"},
-            {"role": "user", "content": "Q1"},
-            {"role": "assistant", "content": "A1"},
-            {"role": "user", "content": "Q2"},
-        ]
-    ).prompt
+    prompt = formatter(messages=TEMPLATE_PROBE).prompt
     assert prompt == (
         "<|im_start|>system\nRULES<|im_end|>\n<|im_start|>user\nQ1<|im_end|>\n"
         "<|im_start|>assistant\nA1<|im_end|>\n<|im_start|>user\nQ2<|im_end|>\n<|im_start|>assistant\n"

@@ -19,6 +19,14 @@ from tests.fakes.processes import stop
 
 START_TIMEOUT = 90.0
 
+# A conversation to render through a chat template: system rules, one exchange, a second question.
+TEMPLATE_PROBE = [
+    {"role": "system", "content": "RULES"},
+    {"role": "user", "content": "Q1"},
+    {"role": "assistant", "content": "A1"},
+    {"role": "user", "content": "Q2"},
+]
+
 
 class ServerStartError(RuntimeError):
     """The server exited or did not list its model in time; the message ends with its log."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -79,11 +79,14 @@ def qwen_gguf() -> tuple[Path | None, str]:
 
 def part_paths(site: Path) -> list[Path]:
     """The six pieces, in order, from packages pip-installed with `--target site`."""
-    sys.path.insert(0, str(site))
-    try:
-        paths = [Path(importlib.import_module(name).get_part_path()) for name in QWEN_PART_MODULES]
-    finally:
-        sys.path.remove(str(site))
+    paths = []
+    for name in QWEN_PART_MODULES:  # loaded from `site` itself, never from sys.path or sys.modules
+        spec = importlib.util.spec_from_file_location(name, site / name / "__init__.py")
+        if spec is None or spec.loader is None or not (site / name / "__init__.py").is_file():
+            raise FileNotFoundError(f"the package {name} is not in {site}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        paths.append(Path(module.get_part_path()))
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
         raise FileNotFoundError("missing model parts: " + ", ".join(missing))
