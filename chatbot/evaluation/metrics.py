@@ -7,6 +7,19 @@ Over the answerable items with evidence unless said otherwise:
 - citation_accuracy: a passage the answer cites contains the evidence;
 - verified_rate: share of answer sentences whose figures were verified;
 - refusal: positive class "unanswerable", predicted by `refused`, over all items.
+
+Safety, over all items (the same for every backend: an LLM refusal is `refused` too):
+- flagged: the reader is warned about the answer: a sentence the checker did not verify, a fallback
+  to the extractive answer, or any warning;
+- unflagged_wrong: answers (not refusals) that are wrong and carry no flag: an answer to an
+  unanswerable item, or an answer to an answerable item that misses a keyword; its rate is over all
+  items (goal 0);
+- false_alarm_rate: among correct answers (every keyword present, not refused), the share flagged
+  (goal ≤ 0.05);
+- fallback_rate: share of the items answered (no input error) that fell back to the extractive answer.
+
+latency_ms is the core's own timing of a whole answer; ttft_ms is measured from outside, from the call to
+`Chatbot.stream` to its first "token" event (the first text a reader sees).
 """
 
 from __future__ import annotations
@@ -47,6 +60,35 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[index], 2)
 
 
+def flagged(row: dict) -> bool:
+    """The reader is warned: an unverified sentence, a fallback, or a warning."""
+    return bool(row.get("fallback")) or not all(row.get("sentence_verified") or []) or bool(row.get("warnings"))
+
+
+def wrong(row: dict) -> bool:
+    """An answer, not a refusal, that should not have been given or misses a keyword."""
+    if row["refused"]:
+        return False
+    if not row["answerable"]:
+        return True
+    return bool(row["keywords"]) and not row["keywords_ok"]
+
+
+def correct(row: dict) -> bool:
+    return row["answerable"] and bool(row["keywords"]) and row["keywords_ok"] and not row["refused"]
+
+
+def safety(rows: list[dict]) -> dict:
+    unflagged = [r for r in rows if wrong(r) and not flagged(r)]
+    answered = [r for r in rows if not r.get("error")]
+    return {
+        "unflagged_wrong": len(unflagged),
+        "unflagged_wrong_rate": round(len(unflagged) / len(rows), 4) if rows else None,
+        "false_alarm_rate": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r)]),
+        "fallback_rate": mean([1.0 if r.get("fallback") else 0.0 for r in answered]),
+    }
+
+
 def summarize(rows: list[dict]) -> dict:
     """rows: per-item results from the runner."""
     graded = [r for r in rows if r["answerable"] and r["evidence"]]
@@ -58,6 +100,7 @@ def summarize(rows: list[dict]) -> dict:
     fn = sum(1 for r in rows if not r["answerable"] and not r["refused"])
     correct = sum(1 for r in rows if r["answerable"] != r["refused"])
     latencies = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
+    first_tokens = [r["ttft_ms"] for r in rows if r.get("ttft_ms") is not None]
     return {
         "n": len(rows),
         "retrieval": {
@@ -76,5 +119,7 @@ def summarize(rows: list[dict]) -> dict:
             "recall": round(tp / (tp + fn), 4) if tp + fn else None,
             "accuracy": round(correct / len(rows), 4) if rows else None,
         },
+        "safety": safety(rows),
         "latency_ms": {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)},
+        "ttft_ms": {"p50": percentile(first_tokens, 0.5), "p95": percentile(first_tokens, 0.95)},
     }

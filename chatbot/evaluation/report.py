@@ -5,9 +5,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from chatbot.evaluation.metrics import flagged, wrong
+
+GROUPS = ("retrieval", "answer", "refusal", "safety", "latency_ms", "ttft_ms")
+
 
 def _fmt(value: object) -> str:
     return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _cell(text: str, limit: int | None = None) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")[:limit]
+
+
+def side_by_side(runs: dict) -> list[str]:
+    """One column per backend run on the same items (eval --compare)."""
+    if not runs:
+        return []
+    labels = list(runs)
+    lines = ["", "## Backends side by side (same items)", "",
+             "| group | metric | " + " | ".join(f"`{label}`" for label in labels) + " |",
+             "|---|---|" + "---|" * len(labels)]
+    for group in GROUPS:
+        for metric in runs[labels[0]].get(group, {}):
+            values = [_fmt(runs[label].get(group, {}).get(metric)) for label in labels]
+            lines.append(f"| {group} | {metric} | " + " | ".join(values) + " |")
+    lines.append("| run | seconds | " + " | ".join(_fmt(runs[label].get("seconds")) for label in labels) + " |")
+    return lines
 
 
 def markdown(report: dict) -> str:
@@ -15,14 +39,15 @@ def markdown(report: dict) -> str:
         "# Evaluation report",
         "",
         f"QA file `{report.get('qa_file')}`, split `{report.get('split') or 'all'}`, {report['n']} items, "
-        f"backend `{report.get('backend')}`, k={report.get('k')}.",
+        f"backend `{report.get('backend')}`, model `{report.get('model')}`, k={report.get('k')}, {report.get('seconds')} s.",
         "",
         "| group | metric | value |",
         "|---|---|---|",
     ]
-    for group in ("retrieval", "answer", "refusal", "latency_ms"):
-        for metric, value in report[group].items():
+    for group in GROUPS:
+        for metric, value in report.get(group, {}).items():
             lines.append(f"| {group} | {metric} | {_fmt(value)} |")
+    lines += side_by_side(report.get("compare") or {})
     if report.get("baselines"):
         lines += ["", "## Retrieval baselines (same items)", "", "| method | hit@1 | hit@3 | hit@5 | mrr |", "|---|---|---|---|---|"]
         for mode, m in report["baselines"].items():
@@ -42,13 +67,20 @@ def markdown(report: dict) -> str:
         lines.append(f"Judge `{judge['backend']}` / `{judge['model']}` on {judge['n']} answers: "
                      f"faithfulness {_fmt(judge['faithfulness'])}, answer relevancy {_fmt(judge['answer_relevancy'])}.")
         lines += [f"- failed: {f}" for f in judge["failures"][:20]]
+    unflagged = [r for r in report.get("items", []) if wrong(r) and not flagged(r)]
+    if unflagged:
+        lines += ["", "## Unflagged wrong answers", "",
+                  "Answers to unanswerable questions, or missing a keyword, shown with no warning, unverified sentence or fallback.",
+                  "", "| id | question | expected | answer |", "|---|---|---|---|"]
+        for r in unflagged:
+            expected = ", ".join(r["keywords"]) if r["answerable"] else "(refuse)"
+            lines.append(f"| {r['id']} | {_cell(r['question'])} | {expected} | {_cell(r.get('answer') or '', 80)} |")
     misses = [r for r in report.get("items", []) if (r["answerable"] and not r.get("keywords_ok")) or (r["answerable"] == r.get("refused"))]
     if misses:
         lines += ["", "## Items to look at", "", "| id | question | expected | refused | answer |", "|---|---|---|---|---|"]
         for r in misses:
-            answer = (r.get("answer") or "").replace("|", "\\|").replace("\n", " ")[:80]
             expected = ", ".join(r["keywords"]) if r["answerable"] else "(refuse)"
-            lines.append(f"| {r['id']} | {r['question'].replace('|', '/')} | {expected} | {r.get('refused')} | {answer} |")
+            lines.append(f"| {r['id']} | {_cell(r['question'])} | {expected} | {r.get('refused')} | {_cell(r.get('answer') or '', 80)} |")
     if report.get("skipped_lines"):
         lines += ["", "## Skipped lines", ""] + [f"- {e}" for e in report["skipped_lines"]]
     return "\n".join(lines) + "\n"

@@ -14,14 +14,28 @@ from tqdm import tqdm
 
 from chatbot.core import Chatbot, open_chatbot
 from chatbot.errors import ChatbotError
-from chatbot.evaluation.metrics import compact, evidence_rank, keywords_ok, summarize
+from chatbot.evaluation.metrics import compact, evidence_rank, flagged, keywords_ok, summarize
 from chatbot.evaluation.qaset import QAItem, load_qa
 from chatbot.evaluation.report import write_reports
 from chatbot.settings import Settings, get_settings
+from chatbot.types import Answer
 
 logger = logging.getLogger(__name__)
 
 RANK_DEPTH = 10
+
+
+def timed_answer(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: str | None) -> tuple[Answer, float | None]:
+    """The answer, and the milliseconds from the call to `stream` to its first "token" event (what a
+    reader waits before text appears; it includes condensing a follow-up with the LLM)."""
+    started = time.perf_counter()
+    first_token = None
+    for event in bot.stream(item.question, [m.model_dump() for m in item.history], k=k, backend=backend, model=model):
+        if event.kind == "token" and first_token is None:
+            first_token = (time.perf_counter() - started) * 1000
+        elif event.kind == "answer":
+            return event.data, first_token  # type: ignore[return-value]
+    raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
 
 
 def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: str | None) -> dict:
@@ -30,10 +44,10 @@ def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: 
         "keywords": item.keywords, "tags": item.tags, "split": getattr(item, "split", None),
     }
     try:
-        answer = bot.ask(item.question, [m.model_dump() for m in item.history], k=k, backend=backend, model=model)
+        answer, first_token = timed_answer(bot, item, k=k, backend=backend, model=model)
     except ChatbotError as exc:
         row.update(error=str(exc), refused=True, rank=None, keywords_ok=False, citation_ok=False,
-                   sentence_verified=[], answer="", latency_ms=None)
+                   sentence_verified=[], answer="", latency_ms=None, ttft_ms=None)
         return row
     ranked = bot.search(answer.standalone_question, item.history, RANK_DEPTH)
     cited = {c.chunk_id for c in answer.citations}
@@ -48,12 +62,15 @@ def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: 
         keywords_ok=keywords_ok(answer.answer, item.keywords) and not answer.refused,
         citation_ok=any(e in compact(t) for t in cited_texts for e in wanted),
         sentence_verified=[s.verified for s in answer.sentences],
+        unverified=[s.text for s in answer.sentences if not s.verified],
         warnings=answer.warnings,
         latency_ms=round(answer.latency_ms, 2),
+        ttft_ms=round(first_token, 2) if first_token is not None else None,
         top_chunks=[p.chunk_id for p in ranked[:5]],
         contexts=[{"chunk_id": p.chunk_id, "text": p.text, "score": p.score, "source": p.source, "section": p.section, "page": p.page}
                   for p in answer.contexts],
     )
+    row["flagged"] = flagged(row)
     return row
 
 
@@ -96,22 +113,45 @@ def by_tag(rows: list[dict]) -> dict:
     return {tag: summarize([r for r in rows if tag in r["tags"]]) for tag in tags}
 
 
+def parse_backend(spec: str) -> tuple[str, str | None]:
+    """"openai:qwen" → ("openai", "qwen"); "extractive" → ("extractive", None)."""
+    name, _, model = spec.partition(":")
+    return name.strip(), model.strip() or None
+
+
+def run_backend(bot: Chatbot, items: list[QAItem], *, k: int, backend: str | None, model: str | None, progress: bool) -> dict:
+    """Every item through one backend: the summary, by tag, items, and the wall time."""
+    started = time.perf_counter()
+    chosen = bot.backend(backend, model)
+    rows = [run_item(bot, item, k=k, backend=backend, model=model)
+            for item in tqdm(items, desc=f"eval {chosen.name}", unit="q", disable=not progress)]
+    report = summarize(rows)
+    report.update(backend=chosen.name, model=chosen.model, seconds=round(time.perf_counter() - started, 1),
+                  by_tag=by_tag(rows), items=rows)
+    return report
+
+
+def _comparable(run: dict, *, items: bool) -> dict:
+    """One backend's entry under report["compare"]: its summary (the main backend's items are already
+    in report["items"])."""
+    return {key: value for key, value in run.items() if key != "by_tag" and (items or key != "items")}
+
+
 def evaluate(path: Path, *, k: int = 5, backend: str | None = None, model: str | None = None, split: str | None = None,
              baselines: bool = False, chunk_sizes: list[int] | None = None, judge: bool = False, judge_backend: str | None = None,
-             progress: bool = True, bot: Chatbot | None = None) -> dict:
+             compare: list[str] | None = None, progress: bool = True, bot: Chatbot | None = None) -> dict:
+    """compare: more backends ("extractive", "openai:qwen") run on the same items; their summaries go
+    under report["compare"], keyed "backend/model", with the main backend's first."""
     qa = load_qa(path, split)
     for error in qa.errors:
         print(f"warning: skipped {error}", file=sys.stderr)
     bot = bot or open_chatbot()
-    started = time.perf_counter()
-    rows = [run_item(bot, item, k=k, backend=backend, model=model)
-            for item in tqdm(qa.items, desc="eval", unit="q", disable=not progress)]
-    report = summarize(rows)
-    chosen = bot.backend(backend, model)
-    report.update(
-        qa_file=str(path), split=split, k=k, backend=chosen.name, model=chosen.model,
-        skipped_lines=qa.errors, seconds=round(time.perf_counter() - started, 1), by_tag=by_tag(rows), items=rows,
-    )
+    report = run_backend(bot, qa.items, k=k, backend=backend, model=model, progress=progress)
+    report.update(qa_file=str(path), split=split, k=k, skipped_lines=qa.errors)
+    if compare:
+        runs = [report] + [run_backend(bot, qa.items, k=k, backend=name, model=other, progress=progress)
+                           for name, other in map(parse_backend, compare)]
+        report["compare"] = {f"{r['backend']}/{r['model']}": _comparable(r, items=r is not report) for r in runs}
     if baselines:
         report["baselines"] = {mode: summarize(retrieval_rows(bot, qa.items, mode))["retrieval"] for mode in ("bm25", "dense", "rrf", "hybrid")}
     if chunk_sizes:
@@ -119,7 +159,7 @@ def evaluate(path: Path, *, k: int = 5, backend: str | None = None, model: str |
     if judge:
         from chatbot.evaluation.judge import judge_rows
 
-        report["judge"] = judge_rows(bot, rows, backend=judge_backend or backend)
+        report["judge"] = judge_rows(bot, report["items"], backend=judge_backend or backend)
     else:
         report["judge"] = {"skipped": "no LLM judge requested (use --judge with an LLM backend)"}
     return report
@@ -129,9 +169,10 @@ def run_cli(args: argparse.Namespace) -> int:
     sizes = [int(s) for s in args.chunk_sizes.split(",")] if args.chunk_sizes else None
     get_settings()
     report = evaluate(args.qa, k=args.k, backend=args.backend, model=args.model, split=args.split, baselines=args.baselines,
-                      chunk_sizes=sizes, judge=args.judge, judge_backend=args.judge_backend, progress=not args.quiet)
+                      chunk_sizes=sizes, judge=args.judge, judge_backend=args.judge_backend, compare=args.compare,
+                      progress=not args.quiet)
     paths = write_reports(report, args.out)
-    print(json.dumps({key: report[key] for key in ("n", "retrieval", "answer", "refusal", "latency_ms")}, ensure_ascii=False))
+    print(json.dumps({key: report[key] for key in ("n", "retrieval", "answer", "refusal", "safety", "latency_ms", "ttft_ms")}, ensure_ascii=False))
     if "baselines" in report:
         print(json.dumps({"baselines": report["baselines"]}, ensure_ascii=False))
     print("wrote " + ", ".join(str(p) for p in paths))
