@@ -34,7 +34,8 @@ def _json_out(data: dict) -> str:
 def _print_answer(answer: Answer, out=None) -> None:
     _say(answer.answer, out)
     if answer.standalone_question != answer.question:
-        _say(f"  (理解为 / understood as: {answer.standalone_question})", out)
+        by = {"model": "，由模型改写 / rewritten by the model", "rules": "，按规则改写 / rewritten by rules"}.get(answer.rewritten_by, "")
+        _say(f"  (理解为 / understood as: {answer.standalone_question}{by})", out)
     for sentence in answer.sentences:
         if not sentence.verified:
             why = f" ({reason_label(sentence.reason)} / {reason_label(sentence.reason, 'en')})" if sentence.reason else ""

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 
+from chatbot.safetext import strip_controls
 from chatbot.types import Answer
 
 # Everything CommonMark allows to be backslash-escaped that has a meaning somewhere
@@ -33,9 +34,10 @@ _WJ = "\u2060"
 
 
 def escape_markdown(text: str) -> str:
-    """Escape `text` so that Markdown shows it literally (no links, images, HTML, math)."""
+    """Escape `text` so that Markdown shows it literally (no links, images, HTML, math), without
+    control characters (a store ingested before they were stripped at load may still hold them)."""
     out: list[str] = []
-    for char in str(text):
+    for char in strip_controls(str(text)):
         if char in _ENTITIES:
             out.append(_ENTITIES[char])
         elif char in _MD_SPECIAL:

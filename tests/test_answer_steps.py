@@ -184,3 +184,23 @@ def test_past_the_cap_on_model_calls_the_offline_answer_is_given_politely(built_
     assert first and first[0].backend == "openai" and not first[0].fallback
     third = bot.ask(GDP, backend="openai")  # the slot was given back
     assert third.backend == "openai"
+
+
+def test_the_cli_and_the_ui_say_who_rewrote_a_follow_up(capsys):
+    from chatbot.cli import _print_answer
+    from chatbot.types import Answer
+    from chatbot.ui.strings import t
+
+    answer = Answer(question="那固定资产投资呢？", standalone_question="2023年固定资产投资增长目标是多少？", answer="…", refused=False,
+                    backend="openai", rewritten_by="model")
+    _print_answer(answer)
+    assert "rewritten by the model" in capsys.readouterr().out
+    assert t("zh", "rewritten_by_rules") and t("en", "rewritten_by_model")
+
+
+def test_page_text_loses_control_characters_from_old_stores():
+    from chatbot.export import escape_markdown
+    from chatbot.ui.safe_html import esc
+
+    for shown in (escape_markdown("增长\x1b[2J7.5%\x9b31m"), esc("增长\x1b]0;title\x07 7.5%")):
+        assert "\x1b" not in shown and "\x9b" not in shown and "\x07" not in shown and "7.5%" in shown

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 
+from chatbot.safetext import strip_controls
 from chatbot.types import Passage
 
 HIT_ID = "zjj-cited"
@@ -20,7 +21,7 @@ _TRIM = "。！？；;.!?，, \n\t“”\"'"
 
 
 def esc(text: object) -> str:
-    return html.escape(str(text), quote=True)
+    return html.escape(strip_controls(str(text)), quote=True)
 
 
 def find_quote(text: str, quote: str) -> tuple[int, int] | None:

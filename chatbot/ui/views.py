@@ -57,7 +57,8 @@ def render_standalone(turn: Turn, lang: str, *, followup: bool) -> None:
     """The rewritten standalone question, discreetly, under a follow-up whose wording it changed."""
     answer = turn.answer
     if followup and answer is not None and answer.standalone_question and answer.standalone_question != answer.question:
-        st.caption(t(lang, "understood_as") + escape_markdown(answer.standalone_question))
+        by = t(lang, f"rewritten_by_{answer.rewritten_by}") if answer.rewritten_by in ("model", "rules") else ""
+        st.caption(t(lang, "understood_as") + escape_markdown(answer.standalone_question) + by)
 
 
 def render_turn(turn: Turn, session: SessionState, lang: str, docs: DocumentLoader, store: FeedbackStore | None) -> None:
