@@ -111,7 +111,7 @@ def _bot(llama_server, data_dir: Path, max_output_tokens: int = 128):
             max_output_tokens=max_output_tokens,
             temperature=0.0,
             read_timeout=30.0,
-            request_timeout=30.0,  # a 128-token answer takes a few seconds; fail fast, not at 120 s
+            request_timeout=90.0,  # a 128-token answer takes a few seconds idle, and over 30 s on a busy machine
         )
     )
 

@@ -154,5 +154,6 @@ def test_reasons_show_in_the_cli_and_the_ui():
     assert "⚠ 未核实 / unverified (人名或职务未见于出处 / name not in the source): 常务副市长刘建明" in out.getvalue()
     zh, en = answer_body_markdown(answer, "zh"), answer_body_markdown(answer, "en")
     assert ":orange-badge[⚠ 未核实：人名或职务未见于出处]" in zh
+    assert zh.count(":orange-background[") == sum(1 for s in answer.sentences if not s.verified)
     assert "name not in the source]" in en
     assert "\\*注意\\*" in zh  # still escaped

@@ -37,6 +37,8 @@ def answer_body_markdown(answer: Answer, lang: str) -> str:
     parts: list[str] = []
     for sentence in answer.sentences:
         text = escape_markdown(sentence.text)
+        if not sentence.verified:  # the sentence itself is marked, not only the badge after it
+            text = f":orange-background[{text}]"
         if sentence.citations:
             text += " " + " ".join(f"**\\[{n}\\]**" for n in sentence.citations)
         if not sentence.verified or sentence.unverified_figures:
