@@ -106,7 +106,10 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     asked_years = set(_YEAR.findall(question))
     if asked_years:
         section_year = {n: set(_YEAR.findall(p.section)) for n, p in enumerate(passages, start=1)}
-        scored = [row for row in scored if not section_year[row[2]] or section_year[row[2]] & asked_years]
+        # A sentence that names the year itself speaks of it, whatever its section's year
+        # ("成功申办2026年…运动会" in the review of 2022).
+        scored = [row for row in scored if not section_year[row[2]] or section_year[row[2]] & asked_years
+                  or set(_YEAR.findall(row[4])) & asked_years]
         if _ASKS_RESULT.search(question):
             scored = [row for row in scored if not PLAN_TITLE.search(passages[row[2] - 1].section)]
         if not scored or max(row[1] for row in scored) < TOPIC_RATIO * best_coverage:

@@ -181,10 +181,10 @@ RULES: tuple[Rule, ...] = (
          _enumerates(2), "not_listed", "check", "哪两个村被命名为示范社区？", "哪个村被命名为示范社区？",
          "洪家关村、石堰坪村被命名为示范社区。", "两个村被命名为示范社区。", group="members"),
     Rule("members",
-         re.compile(r"(?:分别是|具体(?:包括|指|是|有)|都是(?:些)?|到底是|包括)(?:哪|什么|啥)(?!时候|时间)|是哪[几一二三四五六七八九十两]|"
-                    r"哪[几一二三四五六七八九十两]+(?:个|条|项|方面|类|种|家|座|所)|"
+         re.compile(r"(?:分别是|具体(?:包括|指|是|有)|都是(?:些)?|到底是|包括)(?:哪|什么|啥)(?!时候|时间|一)|是哪[几二三四五六七八九十两]|"
+                    r"哪(?:几|[二三四五六七八九十两][一二三四五六七八九十两]*)(?:个|条|项|方面|类|种|家|座|所)|"
                     r"\bwhich (?:companies|firms|cities|countries|projects|enterprises)\b", re.I),
-         _enumerates(3), "not_listed", "check", "六大新兴优势产业链分别是哪六条？", "城乡居民收入分别是多少？",
+         _enumerates(3), "not_listed", "check", "六大新兴优势产业链分别是哪六条？", "申办成功了哪一项赛事？",
          "打造文旅、生物医药、新材料三条产业链。", "打造六大新兴优势产业链。", group="members"),
     # A person asked by their post needs a name. ("Who did it", answerable by an organisation too,
     # earned nothing on tune and was dropped, like the 人次, 面积, 库容 and 装机 rows.)
