@@ -7,7 +7,9 @@ the passages do not cover the question, when the question asks for a figure
 and no sentence on its topic gives one of the kind asked (the report names the
 project but not its amount; "5G" and years are not figures). The asked-for
 quantity ("多少万人次") is the kind of answer, not its topic, so it does not
-count towards coverage. Thresholds are tuned on the tuning split of the QA set only.
+count towards coverage. What each question shape requires of its answer, and the message
+when nothing fits, is the table in `chatbot.answer.rules`. Thresholds are tuned on the
+tuning split of the QA set only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.backends.base import Backend
 from chatbot.lexical import posseg_lock, tokenize
-from chatbot.answer.rules import has_figure, names_a_person, refusal_message, rules
+from chatbot.answer.rules import refusal_message, rules
 from chatbot.query import expansions, looks_like_injection
 from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, SENTENCE_END, YEAR_ANY
 from chatbot.textutil import is_english, split_sentences

@@ -57,8 +57,9 @@ def _part_matches(title: str, kinds: set[str], years: set[str]) -> bool:
     return ("plan" in kinds and bool(PLAN_TITLE.search(title))) or ("review" in kinds and bool(REVIEW_TITLE.search(title)))
 
 
-def _matches_filter(meta: dict, where: dict | None) -> bool:
-    return not where or all(key == "source" or meta.get(key) == value for key, value in where.items())
+def _matches_filter(source: str, meta: dict, where: dict | None) -> bool:
+    """Whether a document passes the routing filter ({"city": …, "year": …} or {"source": …})."""
+    return not where or all((source if key == "source" else meta.get(key)) == value for key, value in where.items())
 
 
 def outline_answer(
@@ -77,7 +78,7 @@ def outline_answer(
     kinds, years = _wanted_kinds(question), set(YEAR_ANY.findall(question))
     if not kinds and not years:
         return None
-    sources = [s for s, meta in documents.items() if _matches_filter(meta, where) and (not where or where.get("source", s) == s)]
+    sources = [source for source, meta in documents.items() if _matches_filter(source, meta, where)]
     sources.sort(key=lambda s: -int(documents[s].get("year") or 0))  # the latest report first
     for source in sources:
         chunks = document_chunks(source)

@@ -10,7 +10,9 @@ One table (`RULES`) for every question-shape rule. A row has
       "select": the answer's sentences must be on-topic ones that contain `needs`;
       "fallback": like select, for a figure of any kind, used only when no select row matched;
       "check":  the chosen answer as a whole must contain `needs`;
-  * `group`: rows of one group are alternatives (the first check row that matches decides);
+  * `group`: rows of one group are alternatives (the first check row that matches decides;
+    the scope group "alone" applies only when no other
+    clause of the question asks a fact);
   * `example` / `counter`: a question the row must catch and one it must leave alone, and
     `supported` / `unsupported`: a sentence that satisfies `needs` and one that does not
     (tests/test_rules.py runs every row on them).
