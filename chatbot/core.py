@@ -23,6 +23,7 @@ from typing import Literal
 from chatbot.answer import AnswerRequest, Answerer, Draft, get_answerer
 from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
+from chatbot.answer.outline import outline_answer
 from chatbot.backends import Backend
 from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import BackendError, InputError, StoreNotReadyError
@@ -212,13 +213,18 @@ class Chatbot:
                 if where:
                     progress.warnings.append(describe(where))
                     yield Event("notice", progress.warnings[-1])
-            passages = self.search(standalone, messages, k, mode=mode, where=where)
+            # A question about the report's own structure is answered from its heading tree, by any backend.
+            outline = outline_answer(standalone, self.retriever.documents, self.retriever.document_chunks, where)
+            passages = outline.passages if outline else self.search(standalone, messages, k, mode=mode, where=where)
             yield Event("passages", passages)
             request = AnswerRequest(standalone, passages, messages, self.retriever.idf, self.retriever.expansion_terms(standalone))
 
             scope = "injection" if guarded.removed and not guarded.question else out_of_scope(standalone, self.retriever.documents, passages)
             if scope:
                 draft = Draft(self._scope_message(scope, standalone, passages), refused=True, reason=scope)
+                yield from self._show(draft.text, progress)
+            elif outline:
+                draft = Draft(outline.text)
                 yield from self._show(draft.text, progress)
             else:
                 draft = yield from self._draft(chosen, request, deadline, slot, progress)

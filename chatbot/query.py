@@ -13,19 +13,9 @@ import unicodedata
 from pathlib import Path
 
 from chatbot.lexical import tokenize, words
+from chatbot.question.vocabulary import QUESTION_WORDS, RELATIVE_YEARS, TIME_FRAME
 from chatbot.textutil import compact
 from chatbot.types import Message
-
-# 今年 etc. are resolved against the report's year, not today.
-_RELATIVE_YEARS = [
-    (re.compile(r"今年|本年度|本年"), 0),
-    (re.compile(r"去年|上一年|上年"), -1),
-    (re.compile(r"前年"), -2),
-    (re.compile(r"明年|下一年"), 1),
-    (re.compile(r"\bthis year\b", re.I), 0),
-    (re.compile(r"\blast year\b", re.I), -1),
-    (re.compile(r"\bnext year\b", re.I), 1),
-]
 
 LEXICON = Path(__file__).parent / "data" / "everyday_terms.tsv"
 
@@ -81,7 +71,7 @@ def normalize_question(text: str) -> str:
 
 
 def resolve_relative_years(text: str, year: int) -> str:
-    for pattern, delta in _RELATIVE_YEARS:
+    for pattern, delta in RELATIVE_YEARS:
         text = pattern.sub(f"{year + delta}年" if not pattern.pattern.startswith("\\b") else str(year + delta), text)
     return text
 
@@ -207,8 +197,8 @@ def condense(question: str, history: list[Message]) -> str:
     return rewritten if core not in _FRAME_WORDS else f"{core}：{previous}"
 
 
-_QUESTION_WORD = re.compile(r"几|多少|什么|哪|如何|怎么|是否|有没有|\b(how|what|which|who|when|where)\b", re.I)
-_TIME = re.compile(r"20\d\d年|今年|去年|明年|前年")
+_QUESTION_WORD = QUESTION_WORDS
+_TIME = TIME_FRAME
 
 
 def _cut(text: str) -> list[str]:

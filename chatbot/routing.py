@@ -39,30 +39,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_CN_DIGITS = {"〇": "0", "零": "0", "○": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
-_YEAR_CN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
-_YEAR_HAN = re.compile(r"([〇零○一二三四五六七八九]{4})\s*年")
+from chatbot.question.vocabulary import HAN_DIGITS, YEAR_ANY, YEAR_CN, YEAR_HAN, asks_plan
+
+_YEAR_EN = YEAR_ANY
+_HAN = re.compile(r"([〇零○一二三四五六七八九]{4})\s*年")
 _YEAR_EN = re.compile(r"\b((?:19|20)\d{2})\b")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 # Region words that contain a city's name but do not mean the city.
 _NOT_CITIES = ("湘西北", "湘南湘西", "湘西南")
 
-_PLAN = re.compile(
-    r"目标|预期|计划|安排|任务|打算|部署|力争|准备|将要|要求|思路|重点工作|工作重点|"
-    r"\b(?:target|targets|plan|plans|planned|goal|goals|aim|aims|expected|expect|will)\b",
-    re.I,
-)
-_RESULT = re.compile(
-    r"完成|实现了|取得|成效|成绩|成果|回顾|达到了|增长了|下降了|实际|"
-    r"\b(?:achieved|actual|actually|result|results|reached|grew|outcome)\b",
-    re.I,
-)
-
-
 def named_years(question: str) -> list[int]:
     """Years the question names, in order, without repeats."""
-    found = [int(y) for y in _YEAR_CN.findall(question)]
-    found += [int("".join(_CN_DIGITS[c] for c in y)) for y in _YEAR_HAN.findall(question)]
+    found = [int(y) for y in YEAR_CN.findall(question)]
+    found += [int("".join(HAN_DIGITS[c] for c in y)) for y in YEAR_HAN.findall(question)]
     if not _HAN.search(question):
         found += [int(y) for y in _YEAR_EN.findall(question)]
     return list(dict.fromkeys(found))
@@ -103,11 +92,6 @@ def named_cities(question: str, documents: dict[str, dict]) -> list[str]:
                 found.append(city)
             text = text[: hit.start()] + "□" * len(alias) + text[hit.end() :]
     return found
-
-
-def asks_plan(question: str) -> bool:
-    """Whether the question asks for a plan/target rather than a result (results win)."""
-    return bool(_PLAN.search(question)) and not _RESULT.search(question)
 
 
 def report_year_for(year: int, question: str, available: Iterable[object]) -> int | None:

@@ -10,27 +10,15 @@ near miss; these checks refuse them first, for every backend.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import cache
 from pathlib import Path
 
+from chatbot.answer.rules import rules
 from chatbot.routing import stored_city_names
 from chatbot.types import Passage
 
 PREFECTURES = Path(__file__).parent / "data" / "prefectures.tsv"
-
-_OPINION = re.compile(
-    r"该不该|应不应该|要不要买|值不值得|值得去吗|更值得|哪个好|划算吗|划不划算|能不能投资|"
-    r"(?:你|您)(?:个人)?(?:觉得|认为|怎么看|看来|的看法|的意见|推荐|建议我)|"
-    r"\bshould i\b|\bdo you think\b|\bin your (?:opinion|view)\b|\byour (?:opinion|view)\b|\bwould you recommend\b|\bis it worth\b",
-    re.I,
-)
-_REAL_TIME = re.compile(
-    r"这周|本周|今天|明天|后天|最近几天|这几天|实时|现在(?:的)?(?:门票|票价|价格|天气|排队)|"
-    r"\btoday\b|\btomorrow\b|\bthis week\b|\bright now\b",
-    re.I,
-)
 
 
 @cache
@@ -62,25 +50,12 @@ def other_cities(question: str, documents: dict[str, dict], passages: list[Passa
     return found
 
 
-_CLAUSE_END = re.compile(r"[？?！!。；;，,]")
-_ASKS_FACT = re.compile(r"什么|多少|几|哪|怎么|如何|有没有|是否|\b(?:what|how|which|when|where|who)\b", re.I)
-
-
-def _only_opinion(question: str) -> bool:
-    """An opinion asked, and no factual question beside it ("你觉得…？在全省排第几？" asks a fact too)."""
-    clauses = [c for c in _CLAUSE_END.split(question) if c.strip()]
-    if not any(_OPINION.search(c) for c in clauses):
-        return False
-    return not any(_ASKS_FACT.search(c) for c in clauses if not _OPINION.search(c))
-
-
 def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passage]) -> str | None:
     """The reason a question is outside what the report can say, or None."""
     normalized = unicodedata.normalize("NFKC", question)
-    if _only_opinion(normalized):
-        return "opinion"
-    if _REAL_TIME.search(normalized):
-        return "real_time"
+    for rule in rules("scope"):  # rows of the question-shape table (chatbot.answer.rules)
+        if rule.matches(normalized):
+            return rule.reason
     if other_cities(normalized, documents, passages):
         return "other_city"
     return None

@@ -54,7 +54,8 @@ def test_answers_the_kind_of_thing_asked(shared_bot, question, expected):
 
 
 def test_figure_rules_separate_figures_from_names_and_topics():
-    from chatbot.answer.extractive import _weights, has_figure
+    from chatbot.answer.extractive import _weights
+    from chatbot.answer.rules import has_figure
 
     assert not has_figure("抓好5G新型信息基础设施建设，2023年要见效。")
     assert has_figure("新建5个基站。") and has_figure("增长两成。")

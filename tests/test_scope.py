@@ -69,14 +69,15 @@ def test_lists_and_results_the_report_does_give_are_answered(shared_bot):
 
 
 def test_question_shapes_that_look_like_the_refused_ones():
-    from chatbot.answer.extractive import _ASKS_MEMBERS, _ASKS_PERSON, _ASKS_RESULT, _QUANTITY_KINDS
+    from chatbot.answer.rules import RULES
+    from chatbot.question.vocabulary import ACTUAL_RESULT
 
-    place = _QUANTITY_KINDS[-1][0]
-    assert not _ASKS_MEMBERS.search("城乡居民收入分别是多少？")  # two figures, not members
-    assert _ASKS_MEMBERS.search("六大新兴优势产业链分别是哪六条？")
-    assert not place.search("今年主要在哪些方面发力？") and place.search("试点项目在哪里？")
-    assert not _ASKS_PERSON.search("新建的学校叫什么名字？") and _ASKS_PERSON.search("市长叫什么名字？")
-    assert not _ASKS_RESULT.search("打通最后一公里的措施有哪些？") and _ASKS_RESULT.search("GDP实际增长了多少？")
+    row = {rule.name: rule for rule in RULES}
+    assert not row["members"].matches("城乡居民收入分别是多少？")  # two figures, not members
+    assert row["members"].matches("六大新兴优势产业链分别是哪六条？")
+    assert not row["place"].matches("今年主要在哪些方面发力？") and row["place"].matches("试点项目在哪里？")
+    assert not row["person"].matches("新建的学校叫什么名字？") and row["person"].matches("市长叫什么名字？")
+    assert not ACTUAL_RESULT.search("打通最后一公里的措施有哪些？") and ACTUAL_RESULT.search("GDP实际增长了多少？")
     assert other_cities("三明治和海口的说法", DOCS, []) == []
 
 

@@ -32,7 +32,7 @@ class Draft:
 
     text: str
     refused: bool = False  # the answerer declined by its own structure (not a phrase list)
-    reason: str = ""  # why, for the offline answerer's refusals (chatbot.answer.extractive._REFUSALS)
+    reason: str = ""  # why: a key of the refusal messages (chatbot.answer.rules.MESSAGES)
 
 
 class Answerer(ABC):

@@ -7,7 +7,9 @@ the passages do not cover the question, when the question asks for a figure
 and no sentence on its topic gives one of the kind asked (the report names the
 project but not its amount; "5G" and years are not figures). The asked-for
 quantity ("多少万人次") is the kind of answer, not its topic, so it does not
-count towards coverage. Thresholds are tuned on the tuning split of the QA set only.
+count towards coverage. What each question shape requires of its answer, and the message
+when nothing fits, is the table in `chatbot.answer.rules`. Thresholds are tuned on the
+tuning split of the QA set only.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from dataclasses import dataclass
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.backends.base import Backend
 from chatbot.lexical import posseg_lock, tokenize
+from chatbot.answer.rules import refusal_message, rules
 from chatbot.query import expansions, looks_like_injection
+from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, SENTENCE_END, YEAR_ANY
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
 
@@ -30,70 +34,10 @@ MAX_SENTENCES = 3
 RANK_WEIGHT = 0.25
 TOPIC_RATIO = 0.6  # a sentence giving the asked-for figure must cover this share of the best coverage
 
-_ASKS_FIGURE = re.compile(
-    r"多少|(?<!哪)几[个项所家件次条年]?|多大|多高|多长|百分之|比例|比重|占比|增长率|增速|幅度|排名|第几|金额|数量|投资额|"
-    r"how many|how much|what percent|percentage|what share|rate|how big|what rank",
-    re.I,
-)
-# Chinese numerals count with a measure word (三年内, 十年禁渔) or as an ordinal (第一, 首届); not 一批
-_HAS_FIGURE = re.compile(r"\d|[一二三四五六七八九十两百千万]+(?:[个项所家件次条大小种类枚位年天]|成)|第[一二三四五六七八九十]+|首[届个次批]")
-# Digits that are not a figure: years, and codes such as 5G, G5515, 12345 (a hotline).
-_NOT_FIGURE = re.compile(r"(?:19|20)\d\d年|[A-Za-z]+\d+[A-Za-z\d]*|\d+[A-Za-z]+\w*|12345")
-# A question about a change or a share ("涨了多少", "参保率") is answered by a rate as well as by an amount.
-_ASKS_CHANGE = re.compile(
-    r"增长|下降|减少|降低|提高|提升|上升|增加|涨|降了|幅度|率|比例|占比|比重|百分之|"
-    r"growth|grow|increase|decrease|drop|fall|rise|rate|share|percent|proportion",
-    re.I,
-)
-_RATE = re.compile(r"\d[\d.]*\s*(?:%|倍|个百分点)")
-
-# When a question asks for a kind of quantity, the answer must give that kind.
-_FIGURE_KINDS = [
-    (re.compile(r"多少钱|多少元|万元|亿元|金额|投资额|总投资|投资多少|投入多少|花了多少|资金多少|how much money|cost|investment of", re.I),
-     re.compile(r"\d[\d.,]*\s*[万亿]?元")),
-    (re.compile(r"多少人(?!次)|人口|人数|多少名|how many people|population", re.I), re.compile(r"\d[\d.,]*\s*万?(?:人(?!次)|名)")),
-    (re.compile(r"人次|how many visits|how many visitors", re.I), re.compile(r"\d[\d.,]*\s*[万亿]?人次")),
-    (re.compile(r"多少亩|面积|多少平方", re.I), re.compile(r"\d[\d.,]*\s*万?(?:亩|平方米|平方公里|公顷)")),
-    (re.compile(r"库容|多少立方"), re.compile(r"立方米")),
-    (re.compile(r"多远|距离|多少公里|多长(?!时间)|长度|全长|多少米|how far|how long is", re.I), re.compile(r"\d[\d.,]*\s*(?:公里|千米|米)")),
-    (re.compile(r"装机|千瓦"), re.compile(r"千瓦")),
-]
-# Years, dates, times and places: asked for but missing, they get their own message (not "no figure").
-_DETAIL_KINDS = [
-    (re.compile(r"哪一年|哪年|which year|what year", re.I), re.compile(r"\d{4}年")),
-    (re.compile(r"几月|哪天|哪一天|几号|日期"), re.compile(r"\d{1,2}月|\d+日")),
-    (re.compile(r"什么时候|何时|when\b", re.I),
-     re.compile(r"\d{1,2}月|\d{4}年|\d+日|\d{1,2}·\d{1,2}|[一二三四五六七八九十两\d]+年内|年内|年底|年前")),
-    (re.compile(r"地址|在哪(?!些|个方面|几)|何处|什么位置|什么地方|where is|where are|located", re.I), re.compile(r"[路街]\d*号?|[区县镇乡村山峰湖园馆]|峡谷|景区|广场")),
-]
-_QUANTITY_KINDS = _FIGURE_KINDS + _DETAIL_KINDS
-_DETAIL_UNITS = {unit for _, unit in _DETAIL_KINDS}
-_YEAR = re.compile(r"(20\d\d)年?")
+_YEAR = YEAR_ANY
 # Results of a year are in the review of that year, never in its plan ("2023年GDP实际涨了多少"
 # against the 2023 report, which only sets the target).
-_ASKS_RESULT = re.compile(
-    r"实际(?:增长|完成|达到|涨|降|是)|最[后终](?:涨|增长|完成|达到|实现)|完成了[没吗]|完成没|完成得|实现了[没吗]|达到了[没吗]|"
-    r"\bactual(?:ly)?\b|\bachieved\b",
-    re.I,
-)
-_PLAN_SECTION = re.compile(r"工作安排|计划|目标任务")
-# "分别是哪六条", "具体指哪些": the members of something, which a sentence that only names it lacks.
-_ASKS_MEMBERS = re.compile(
-    r"(?:分别是|具体(?:包括|指|是|有)|都是(?:些)?|到底是|包括)(?:哪|什么|啥)(?!时候|时间)|是哪[几一二三四五六七八九十两]|"
-    r"哪[几一二三四五六七八九十两]+(?:个|条|项|方面|类|种|家|座|所)|"
-    r"\bwhich (?:companies|firms|cities|countries|projects|enterprises)\b",
-    re.I,
-)
-_ASKS_TWO = re.compile(r"哪两|哪2|两个|which two", re.I)  # two members need one 、
-_PERSON_TITLES = frozenset("同志 市长 副市长 书记 院士 主任 局长 院长 校长 县长 区长 教授 先生 女士 董事长 总经理 代表 委员".split())
-# "院长是谁" asks for a person; "是谁把张家界定为…" asks who acted, which an organisation answers.
-_ASKS_PERSON = re.compile(
-    r"(?:市长|书记|院长|校长|主任|局长|县长|区长|负责人|领导|院士|运动员|冠军|老师|医生)\S{0,4}(?:叫什么|姓什么|是谁|有谁|是哪位)|"
-    r"\bwho (?:is|was|are|were) the (?:mayor|secretary|head|director|president|leader)",
-    re.I,
-)
-_ASKS_WHO = re.compile(r"是谁|有谁|都有谁|哪位|哪个部门|哪个单位|\bwho\b", re.I)
-_BODY = re.compile(r"[\u4e00-\u9fff]{1,10}(?:委员会|协会|科协|政府|中央|国务院|部|委|局|厅|办公室|办|集团|公司|中心|银行|学校|医院|大学)")
+_ASKS_RESULT = ACTUAL_RESULT
 
 
 @dataclass
@@ -125,56 +69,8 @@ def _coverage(tokens: set[str], weights: dict[str, float], total: float) -> floa
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
 
 
-# reason → (English, Chinese). Scope reasons (opinion, real_time) come from chatbot.scope.
-_REFUSALS = {
-    "injection": ("I can only answer questions about the content of the government work report.", "我只能回答关于政府工作报告内容的问题。"),
-    "opinion": (
-        "I answer from the government work report only; it gives no personal advice or opinions.",
-        "我只根据政府工作报告的内容回答，不提供个人建议或评价。",
-    ),
-    "real_time": (
-        "The work report is an annual plan and review; it has no current information such as today's weather or prices.",
-        "政府工作报告是年度回顾和计划，没有天气、票价等实时信息。",
-    ),
-    "no_detail": ("The report mentions this, but does not say when or where.", "报告提到了相关内容，但没有给出具体的时间或地点。"),
-    "not_listed": ("The report names this, but does not list what it consists of.", "报告提到了这一项，但没有列出具体内容。"),
-    "no_person": ("The report names no person for this.", "报告没有提到相关人员的姓名。"),
-    "no_figure": ("The report mentions this, but gives no figure for it.", "报告提到了相关内容，但没有给出具体数字。"),
-    "not_covered": ("The report does not cover this question.", "报告中没有找到与这个问题相关的内容。"),
-}
-
-
 def refusal_text(question: str, reason: str) -> str:
-    english, chinese = _REFUSALS.get(reason, _REFUSALS["not_covered"])
-    return english if is_english(question) else chinese
-
-
-def names_a_person(sentence: str) -> bool:
-    """A person's name with a title or 同志 next to it ("习近平同志", "陈能宽院士").
-
-    jieba's person tag alone is too loose (it tags 荣获, 惠企 and 张家界 as names), so
-    the name must stand beside a word that only follows or precedes people.
-    """
-    import jieba.posseg
-
-    with posseg_lock:
-        tagged = jieba.posseg.lcut(sentence)
-    for i, (word, flag) in enumerate(tagged):
-        if flag.startswith("nr") and len(word) >= 2:
-            before = tagged[i - 1].word if i else ""
-            after = tagged[i + 1].word if i + 1 < len(tagged) else ""
-            if after in _PERSON_TITLES or before in _PERSON_TITLES:
-                return True
-    return False
-
-
-def _names_who(sentence: str, *, person_only: bool) -> bool:
-    """A post needs a person's name; "who did it" is answered by an organisation too."""
-    return names_a_person(sentence) or (not person_only and bool(_BODY.search(sentence)))
-
-
-def has_figure(sentence: str) -> bool:
-    return bool(_HAS_FIGURE.search(_NOT_FIGURE.sub("", sentence)))
+    return refusal_message(reason, is_english(question))
 
 
 def extract(question: str, passages: list[Passage], idf, terms: list[str] | None = None) -> Extraction:
@@ -212,33 +108,41 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     asked_years = set(_YEAR.findall(question))
     if asked_years:
         section_year = {n: set(_YEAR.findall(p.section)) for n, p in enumerate(passages, start=1)}
-        scored = [row for row in scored if not section_year[row[2]] or section_year[row[2]] & asked_years]
+        # A sentence that names the year itself speaks of it, whatever its section's year
+        # ("成功申办2026年…运动会" in the review of 2022).
+        scored = [row for row in scored if not section_year[row[2]] or section_year[row[2]] & asked_years
+                  or set(_YEAR.findall(row[4])) & asked_years]
         if _ASKS_RESULT.search(question):
-            scored = [row for row in scored if not _PLAN_SECTION.search(passages[row[2] - 1].section)]
+            scored = [row for row in scored if not PLAN_TITLE.search(passages[row[2] - 1].section)]
         if not scored or max(row[1] for row in scored) < TOPIC_RATIO * best_coverage:
             return Extraction(refusal_text(question, "not_covered"), True, "wrong_year", best_coverage)
         best_score, best_coverage = scored[0][0], max(row[1] for row in scored)
     chosen = [row for row in scored if row[0] >= SELECT_RATIO * best_score][:MAX_SENTENCES]
-    kinds = [unit for asks, unit in _QUANTITY_KINDS if asks.search(question)]
-    if kinds and _ASKS_CHANGE.search(question):
-        kinds.append(_RATE)
-    if kinds or _ASKS_FIGURE.search(question):
+    # The table's rows (chatbot.answer.rules): what the question asks decides what the answer must contain.
+    selecting = [rule for rule in rules("select") if rule.matches(question)]
+    if selecting:
+        selecting += [rule for rule in rules("alternative") if rule.matches(question)]
+    fallback = [] if selecting else [rule for rule in rules("fallback") if rule.matches(question)]
+    if selecting or fallback:
         # The figure must come from a sentence about the question's topic, not any sentence nearby.
         on_topic = [row for row in scored if row[1] >= TOPIC_RATIO * best_coverage]
-        if kinds:
-            fitting = [row for row in on_topic if any(unit.search(row[4]) for unit in kinds)]
+        if selecting:
+            fitting = [row for row in on_topic if any(rule.needs(row[4]) for rule in selecting)]
         else:
-            fitting = [row for row in on_topic if row[0] >= SELECT_RATIO * best_score and has_figure(row[4])]
+            fitting = [row for row in on_topic if row[0] >= SELECT_RATIO * best_score and any(rule.needs(row[4]) for rule in fallback)]
         if not fitting:
-            reason = "no_detail" if kinds and all(unit in _DETAIL_UNITS for unit in kinds) else "no_figure"
+            reasons = {rule.reason for rule in selecting or fallback}
+            reason = reasons.pop() if len(reasons) == 1 else "no_figure"  # a date or a place asked: "no_detail"
             return Extraction(refusal_text(question, reason), True, reason, best_coverage)
         chosen = fitting[:MAX_SENTENCES]
-    if _ASKS_MEMBERS.search(question) and sum(row[4].count("、") for row in chosen) < (1 if _ASKS_TWO.search(question) else 2):
-        return Extraction(refusal_text(question, "not_listed"), True, "not_listed", best_coverage)
-    asks_person = bool(_ASKS_PERSON.search(question))
-    if asks_person or _ASKS_WHO.search(question):
-        if not any(_names_who(row[4], person_only=asks_person) for row in chosen):
-            return Extraction(refusal_text(question, "no_person"), True, "no_person", best_coverage)
+    answer_text = "".join(row[4] for row in chosen)
+    decided: set[str] = set()
+    for rule in rules("check"):
+        if rule.group in decided or not rule.matches(question):
+            continue
+        decided.add(rule.group)
+        if not rule.needs(answer_text):
+            return Extraction(refusal_text(question, rule.reason), True, rule.reason, best_coverage)
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]
@@ -248,9 +152,12 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
 
 
+_SENTENCE_TAIL = re.compile(f"[{SENTENCE_END}]+[{CLOSING_MARKS}]*$")
+
+
 def _cite(sentence: str, n: int) -> str:
     sentence = sentence.strip()
-    m = re.search(r"[。！？；]+[”’」』）)》】]*$", sentence)
+    m = _SENTENCE_TAIL.search(sentence)
     if m:
         return f"{sentence[: m.start()]}[{n}]{sentence[m.start() :]}"
     return f"{sentence}[{n}]。"

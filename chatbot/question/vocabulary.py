@@ -1,0 +1,64 @@
+"""The words every question rule shares, defined once.
+
+Question words, plan-versus-result words, years and sentence ends used to be written
+again in the answerer, the follow-up rewrite, the scope checks and the router, each
+copy a little different. They live here; those modules import them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# What makes a clause a factual question ("在全省排第几？" beside "你觉得…").
+QUESTION_WORDS = re.compile(r"什么|多少|几|哪|如何|怎么|是否|有没有|\b(?:how|what|which|who|when|where)\b", re.I)
+
+# Sentence ends (split answers and citations) and clause ends (split a question into its parts).
+SENTENCE_END = "。！？；!?"
+CLOSING_MARKS = "”’」』）)》】"
+CLAUSE_END = re.compile(r"[？?！!。；;，,]")
+
+# Years: "2023年", "2023 年", "二〇二三年", a bare 2023 (English, or a section title).
+YEAR_CN = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*年")
+YEAR_HAN = re.compile(r"([〇零○一二三四五六七八九]{4})\s*年")
+YEAR_ANY = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+HAN_DIGITS = {"〇": "0", "零": "0", "○": "0", "一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+
+# 今年 etc. are resolved against the report's year, not today: (pattern, offset in years).
+RELATIVE_YEARS = [
+    (re.compile(r"今年|本年度|本年"), 0),
+    (re.compile(r"去年|上一年|上年"), -1),
+    (re.compile(r"前年"), -2),
+    (re.compile(r"明年|下一年"), 1),
+    (re.compile(r"\bthis year\b", re.I), 0),
+    (re.compile(r"\blast year\b", re.I), -1),
+    (re.compile(r"\bnext year\b", re.I), 1),
+]
+# A time frame a question names: a year, or a year relative to the report's.
+TIME_FRAME = re.compile(YEAR_CN.pattern + "|" + "|".join(p.pattern for p, _ in RELATIVE_YEARS[:4]))
+
+# A work report plans one year and reviews the one before: the words that ask for each.
+PLAN_WORDS = re.compile(
+    r"目标|预期|计划|安排|任务|打算|部署|力争|准备|将要|要求|思路|重点工作|工作重点|"
+    r"\b(?:target|targets|plan|plans|planned|goal|goals|aim|aims|expected|expect|will)\b",
+    re.I,
+)
+RESULT_WORDS = re.compile(
+    r"完成|实现了|取得|成效|成绩|成果|回顾|达到了|增长了|下降了|实际|"
+    r"\b(?:achieved|actual|actually|result|results|reached|grew|outcome)\b",
+    re.I,
+)
+# Asks what actually happened, not what was set out to be done: "实际增长", "完成了吗" — but not
+# "要全面完成…任务", which RESULT_WORDS would take for a result.
+ACTUAL_RESULT = re.compile(
+    r"实际(?:增长|完成|达到|涨|降|是)|最[后终](?:涨|增长|完成|达到|实现)|完成了[没吗]|完成没|完成得|实现了[没吗]|达到了[没吗]|"
+    r"\bactual(?:ly)?\b|\bachieved\b",
+    re.I,
+)
+# The titles of the report's two halves ("二、2023年工作安排", "一、2022年工作回顾").
+PLAN_TITLE = re.compile(r"工作安排|计划|目标任务|\bplan", re.I)
+REVIEW_TITLE = re.compile(r"回顾|总结|\breview", re.I)
+
+
+def asks_plan(question: str) -> bool:
+    """Whether the question asks for a plan/target rather than a result (results win)."""
+    return bool(PLAN_WORDS.search(question)) and not RESULT_WORDS.search(question)
