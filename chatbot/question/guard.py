@@ -17,7 +17,7 @@ from chatbot.query import looks_like_injection
 
 _CLAUSE = re.compile(r"[^。！？!?；;，,：:\n]+[。！？!?；;，,：:\n]*")
 # Connectives that join an instruction to the real question inside one clause.
-_JOIN = re.compile(r"(然后|接着|之后|并且|再|\band then\b|\bthen\b|\band\b)", re.I)
+_JOIN = re.compile(r"(然后|接着|之后|并且|\band then\b|\bthen\b|\band\b)", re.I)
 _LEADING_JOIN = re.compile(r"^\s*(然后|接着|之后|并且|另外|再|and then|then|and)\s*", re.I)
 
 
@@ -41,6 +41,14 @@ def strip_instructions(question: str) -> Guarded:
         return Guarded(question, False)
     kept = [_keep(m.group()) for m in _CLAUSE.finditer(question)]
     rest = _LEADING_JOIN.sub("", "".join(k for k in kept if k.strip())).strip(" ，,：:；;")
-    if not words(rest):  # nothing factual left: a question that is only an instruction
+    if not [w for w in words(rest) if w not in _ABOUT_THE_CHAT]:  # nothing factual left: only an instruction
         return Guarded("", True)
     return Guarded(rest, True)
+
+
+# Words that talk about the conversation itself, not about anything a report could state:
+# "再回答我的问题", "do not cite the report" left over after an instruction is removed.
+_ABOUT_THE_CHAT = frozenset(
+    "回答 作答 问题 报告 引用 出处 原文 答案 输出 内容 一下 先 再 然后 "
+    "answer question questions report cite citation citations source sources reply respond do not don't".split()
+)
