@@ -20,6 +20,7 @@ _HOST_PORT = re.compile(r"\b(?:localhost|[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*):\d{1
 _IP = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][\w.@~+-]+){2,}[\\/]?")
 _HIDDEN = "…"
+_TOO_SLOW = re.compile(r"took longer than|did not answer in time")
 
 
 def redact(text: str) -> str:
@@ -32,7 +33,7 @@ def redact(text: str) -> str:
 def public_notice(text: str, lang: str) -> str:
     """A notice or warning as a visitor may see it: a backend failure becomes one plain sentence."""
     if _BACKEND_ERROR.match(text):
-        return t(lang, "backend_failed")
+        return t(lang, "backend_too_slow" if _TOO_SLOW.search(text) else "backend_failed")
     return redact(text)
 
 
