@@ -30,7 +30,7 @@ from chatbot.feedback import FeedbackStore  # noqa: E402
 from chatbot.settings import get_settings  # noqa: E402
 from chatbot.types import Answer, Passage  # noqa: E402
 from chatbot.ui.state import SessionState, Turn, get_session  # noqa: E402
-from chatbot.ui.strings import EXAMPLES, LANGS, t  # noqa: E402
+from chatbot.ui.strings import EXAMPLES, LANGS, report_heading, t  # noqa: E402
 from chatbot.ui.views import render_answer, render_standalone, render_turn  # noqa: E402
 
 logger = logging.getLogger("chatbot.app")
@@ -153,7 +153,8 @@ def sidebar(session: SessionState, bot: Chatbot | None) -> None:
 
         turns = [(turn.question, turn.answer) for turn in session.turns if turn.error is None]
         st.download_button(
-            t(lang, "export_chat"), data=conversation_markdown(turns, lang=lang), file_name="conversation.md",
+            t(lang, "export_chat"), file_name="conversation.md",
+            data=conversation_markdown(turns, lang=lang, title=report_heading(lang, bot.retriever.documents if bot else {})[0]),
             mime="text/markdown", key="w_export_chat", icon=":material/download:", disabled=not turns, width="stretch",
         )
         try:
@@ -270,7 +271,8 @@ def main() -> None:
 
     sidebar(session, bot)
     lang = session.lang
-    st.title(t(lang, "title"))
+    heading, intro = report_heading(lang, bot.retriever.documents if bot is not None else {})
+    st.title(escape_markdown(heading))
     if bot is None:
         st.error(t(lang, "store_error", error=escape_markdown(error or "")))
         return
@@ -282,7 +284,7 @@ def main() -> None:
     docs = document_loader(bot)
 
     if not session.turns:
-        st.caption(t(lang, "intro"))
+        st.caption(escape_markdown(intro))
     for turn in session.turns:
         render_turn(turn, session, lang, docs, store)
 

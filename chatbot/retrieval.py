@@ -133,7 +133,10 @@ class Retriever:
             manifest = self.store.read_manifest()
             ids = [cid for entry in manifest.values() for cid in entry["ids"]]
             if not ids:
-                raise StoreNotReadyError("The store is empty. Run: python -m ingest")
+                raise StoreNotReadyError(
+                    "The store holds no report yet. Add one: python -m ingest FILE_OR_FOLDER "
+                    "(a NAME.meta.json beside each report gives its title, city and year)."
+                )
             chunks = self.store.get_chunks(self._collection, ids)
             missing = len(ids) - len(chunks)
             if missing:
