@@ -122,7 +122,9 @@ class DocumentExpander:
         present = set(terms)
         added: list[str] = []
         seen: set[tuple[str, ...]] = set()
-        for term in present:
+        # in the passage's order, not the set's: the result is stored at ingest, and a set's order
+        # changes with each process's hash seed (every re-ingest would rewrite every chunk)
+        for term in dict.fromkeys(terms):
             for needed, phrase_tokens in self._by_first_word.get(term, ()):
                 if phrase_tokens not in seen and needed <= present:
                     seen.add(phrase_tokens)
