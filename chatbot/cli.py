@@ -1,54 +1,86 @@
-"""Command line: `python -m chatbot ask|chat|eval|backends|serve`. A thin layer over the core."""
+"""Command line: `python -m chatbot ask|chat|eval|backends|serve|hash-password|feedback`. A thin layer over the core."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from chatbot.errors import ChatbotError
+from chatbot.safetext import escape_controls, strip_controls
 from chatbot.settings import get_settings
 from chatbot.types import Answer, Message
 from chatbot.verify.reasons import reason_label
 
 
-def _print_answer(answer: Answer, out=sys.stdout) -> None:
-    print(answer.answer, file=out)
+def _say(text: object, out=None, **kwargs) -> None:
+    """Print with control characters removed: an answer, a quote or a warning comes from a
+    document or a model, and an escape sequence in it must not reach the terminal."""
+    print(strip_controls(str(text)), file=out or sys.stdout, **kwargs)
+
+
+def _json_out(data: dict) -> str:
+    """JSON escapes C0 controls itself; C1 (U+0080-U+009F, 8-bit escapes to some terminals) and
+    DEL it leaves raw with ensure_ascii=False, so escape them too. The data stays the same."""
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return re.sub(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _print_answer(answer: Answer, out=None) -> None:
+    _say(answer.answer, out)
     if answer.standalone_question != answer.question:
-        print(f"  (理解为 / understood as: {answer.standalone_question})", file=out)
+        _say(f"  (理解为 / understood as: {answer.standalone_question})", out)
     for sentence in answer.sentences:
         if not sentence.verified:
             why = f" ({reason_label(sentence.reason)} / {reason_label(sentence.reason, 'en')})" if sentence.reason else ""
-            print(f"  ⚠ 未核实 / unverified{why}: {sentence.text}", file=out)
+            _say(f"  ⚠ 未核实 / unverified{why}: {sentence.text}", out)
     for c in answer.citations:
         page = f"，第{c.page}版" if c.page else ""
-        print(f"  [{c.n}] {c.section}{page}：{c.quote}", file=out)
+        _say(f"  [{c.n}] {c.section}{page}：{c.quote}", out)
     for warning in answer.warnings:
-        print(f"  ! {warning}", file=out)
+        _say(f"  ! {warning}", out)
+
+
+_HISTORY_SHAPE = 'history must be a JSON list of {"role": "user"|"assistant", "content": "..."} objects'
 
 
 def _load_history(path: Path | None) -> list[dict]:
+    """The --history file, checked: one clear line for an unreadable, malformed or wrongly shaped file."""
     if path is None:
         return []
+    shown = escape_controls(str(path))
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ChatbotError(f"Cannot read the history file {path}: {exc}") from exc
+    except RecursionError:
+        raise ChatbotError(f"{shown}: the history JSON is nested too deeply; {_HISTORY_SHAPE}.") from None
+    except OSError as exc:
+        raise ChatbotError(f"Cannot read the history file {shown}: {exc.strerror or exc}.") from None
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+        raise ChatbotError(f"{shown}: not valid JSON ({escape_controls(str(exc))}); {_HISTORY_SHAPE}.") from None
     if not isinstance(data, list):
-        raise ChatbotError(f'{path}: history must be a JSON list of {{"role", "content"}} objects.')
+        raise ChatbotError(f"{shown}: {_HISTORY_SHAPE}.")
+    for i, item in enumerate(data):
+        try:
+            Message.model_validate(item, strict=True)
+        except ValidationError:
+            raise ChatbotError(f"{shown}: item {i} is not a {{\"role\", \"content\"}} object; {_HISTORY_SHAPE}.") from None
     return data
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from chatbot.core import open_chatbot
 
+    history = _load_history(args.history)  # a bad file fails before the store is opened
     bot = open_chatbot(progress=not args.json)
     where = {key: value for key, value in (("city", args.city), ("year", args.year), ("source", args.source)) if value is not None}
-    answer = bot.ask(args.question, _load_history(args.history), k=args.k, backend=args.backend, model=args.model, where=where or None)
+    answer = bot.ask(args.question, history, k=args.k, backend=args.backend, model=args.model, where=where or None)
     if args.json:
-        print(json.dumps(answer.to_json_dict(), ensure_ascii=False, indent=2))
+        print(_json_out(answer.to_json_dict()))
     else:
         _print_answer(answer)
     return 0
@@ -76,9 +108,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
         try:
             answer = bot.ask(question, history, k=args.k, backend=args.backend, model=args.model)
         except ChatbotError as exc:
-            print(f"! {exc}")
+            _say(f"! {exc}")
             continue
-        print("答> ", end="")
+        _say("答> ", end="")
         _print_answer(answer)
         history += [Message(role="user", content=question), Message(role="assistant", content=answer.answer)]
 
@@ -92,9 +124,9 @@ def cmd_backends(args: argparse.Namespace) -> int:
             health = get_backend(name, settings).health()
             status = "reachable" if health.reachable else "unreachable"
             model = f" model={health.model}" if health.model else ""
-            print(f"{name:<11} {status:<12}{model} — {health.detail}")
+            _say(f"{name:<11} {status:<12}{model} — {health.detail}")
         except ChatbotError as exc:
-            print(f"{name:<11} unavailable  — {exc}")
+            _say(f"{name:<11} unavailable  — {exc}")
     return 0
 
 
@@ -104,10 +136,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.host, args.port)
 
 
+def cmd_hash_password(args: argparse.Namespace) -> int:
+    """Print the hash for CHATBOT_STAFF_PASSWORD_HASH; the password is read without echo (or from stdin)."""
+    from chatbot.staff_auth import hash_password
+
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("Staff password: ")
+        if getpass.getpass("Again: ") != password:
+            raise ChatbotError("The two passwords differ; nothing was printed.")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < args.min_length:
+        raise ChatbotError(f"The password needs at least {args.min_length} characters.")
+    print(hash_password(password))
+    return 0
+
+
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from chatbot.feedback import open_feedback_store
+
+    store = open_feedback_store(get_settings())
+    if args.out is None:
+        for line in store.export_jsonl():
+            print(line)
+    else:
+        try:
+            lines = store.export_jsonl(args.out)
+        except OSError as exc:
+            raise ChatbotError(f"Cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"{len(lines)} feedback items written to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_feedback_purge(args: argparse.Namespace) -> int:
+    from chatbot.feedback import open_feedback_store
+
+    removed = open_feedback_store(get_settings()).purge(older_than_days=None if args.all else args.older_than)
+    print(f"{removed} feedback rows deleted")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from chatbot.evaluation.run import run_cli
 
     return run_cli(args)
+
+
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of days") from None
+    if not days >= 0:
+        raise argparse.ArgumentTypeError("the number of days must be 0 or more")
+    return days
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--history", type=Path, default=None, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
     ask.add_argument("--city", default=None, help="only the report of this city (as written in its .meta.json)")
     ask.add_argument("--year", type=int, default=None, help="only the report of this year")
-    ask.add_argument("--source", default=None, help="only this source file (its file name)")
+    ask.add_argument("--source", default=None, help="only this document: its file name, or its path inside the ingested folder (sub/NAME.txt)")
     ask.set_defaults(func=cmd_ask)
 
     chat = sub.add_parser("chat", help="a terminal conversation that keeps history")
@@ -140,6 +224,21 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (non-loopback needs CHATBOT_API_KEYS)")
     srv.add_argument("--port", type=int, default=8000)
     srv.set_defaults(func=cmd_serve)
+
+    hashing = sub.add_parser("hash-password", help="print the hash to set as CHATBOT_STAFF_PASSWORD_HASH")
+    hashing.add_argument("--min-length", type=int, default=12, help="refuse shorter passwords (default 12)")
+    hashing.set_defaults(func=cmd_hash_password)
+
+    feedback = sub.add_parser("feedback", help="export or purge the visitors' feedback (staff only)")
+    feedback_sub = feedback.add_subparsers(dest="feedback_command", required=True)
+    export = feedback_sub.add_parser("export", help="the feedback as QA-set JSONL lines")
+    export.add_argument("--out", type=Path, default=None, help="write to this file (default: standard output)")
+    export.set_defaults(func=cmd_feedback_export)
+    purge = feedback_sub.add_parser("purge", help="delete feedback")
+    which = purge.add_mutually_exclusive_group(required=True)
+    which.add_argument("--older-than", type=_days, metavar="DAYS", help="rows created more than DAYS days ago")
+    which.add_argument("--all", action="store_true", help="every row")
+    purge.set_defaults(func=cmd_feedback_purge)
 
     ev = sub.add_parser("eval", help="score a QA set; writes report.json, report.md and a chart")
     ev.add_argument("--qa", type=Path, required=True)
@@ -163,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except ChatbotError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -77,6 +77,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
+    fallback_reason: str | None = None  # busy | backend_error | unsupported | injected
     rewritten_by: str = "none"
 
 
@@ -187,7 +188,7 @@ class Chatbot:
                 "很多人正在提问，这次先给出离线答案。Many questions are being answered right now; this answer comes from the offline answerer."
             )
             yield Event("notice", progress.warnings[-1])
-            chosen, progress.fallback, slot = self._offline, True, _Slot(None)
+            chosen, progress.fallback, progress.fallback_reason, slot = self._offline, True, "busy", _Slot(None)
         try:
             if ingest_running(self.settings.data_dir):
                 progress.warnings.append("An ingest is running; answers come from the last complete ingest.")
@@ -229,6 +230,7 @@ class Chatbot:
             backend=chosen.name,
             model=chosen.model,
             fallback=progress.fallback,
+            fallback_reason=progress.fallback_reason,
             rewritten_by=progress.rewritten_by,  # type: ignore[arg-type]
             citations=result.citations,
             sentences=result.sentences,
@@ -279,14 +281,18 @@ class Chatbot:
                 raise BackendError(chosen.name, "The model returned an empty answer.")
             return draft
         except BackendError as exc:
-            return (yield from self._fallback(chosen, request, progress, f"{exc} Showing the offline extractive answer instead."))
+            return (yield from self._fallback(chosen, request, progress, "backend_error", f"{exc} Showing the offline extractive answer instead."))
         except Exception:  # noqa: BLE001 - a bug in one answerer must not cost the user the answer
             logger.exception("answerer %s failed", chosen.name)
-            return (yield from self._fallback(chosen, request, progress, f"[{chosen.name}] The answer failed. Showing the offline extractive answer instead."))
+            return (yield from self._fallback(
+                chosen, request, progress, "backend_error", f"[{chosen.name}] The answer failed. Showing the offline extractive answer instead."
+            ))
 
     def _within(self, source, deadline: Deadline, slot: _Slot, name: str) -> Iterator:  # noqa: ANN001
-        """A model call's pieces under the whole-answer deadline."""
+        """A model call's pieces under the whole-answer deadline (none is started once it has passed)."""
         try:
+            if deadline.expired:
+                raise DeadlineExceeded
             yield from within(source, deadline, on_abandoned_finish=slot.release)
         except DeadlineExceeded:
             slot.handed_off = True  # the abandoned worker releases the slot when it stops
@@ -314,7 +320,8 @@ class Chatbot:
                     "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
                     "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
                 )
-                draft = yield from self._fallback(chosen, request, progress, notice)
+                reason = "injected" if result.injected else "unsupported"
+                draft = yield from self._fallback(chosen, request, progress, reason, notice)
                 return draft, verify(draft.text, request.passages)
         return draft, result
 
@@ -327,13 +334,13 @@ class Chatbot:
         yield Event("token", text)
         progress.streamed, progress.shown = True, text
 
-    def _fallback(self, chosen: Answerer, request: AnswerRequest, progress: _Progress, notice: str) -> Iterator[Event]:
+    def _fallback(self, chosen: Answerer, request: AnswerRequest, progress: _Progress, reason: str, notice: str) -> Iterator[Event]:
         """The one fallback: the offline answer replaces whatever was streamed, with a notice saying why."""
         if chosen is self._offline:
             raise RuntimeError(notice)  # the offline answerer itself failed: a bug, not a backend outage
         logger.warning("falling back to the offline answer: %s", notice)
         progress.warnings.append(notice)
-        progress.fallback = True
+        progress.fallback, progress.fallback_reason = True, reason
         yield Event("notice", notice)
         draft = next(piece for piece in self._offline.answer(request) if isinstance(piece, Draft))
         yield from self._show(draft.text, progress)

@@ -18,25 +18,40 @@ regression case:
 What the bot said, the user's comment and the rest live under one extra key,
 `feedback`, to drop when the item is promoted (the QA set also needs a
 `split`, which a reviewer assigns).
+
+The people who rate answers write names, phone numbers and addresses into their
+questions, so the store keeps as little as it can: the rated turn and a bounded
+window of the conversation before it (`context_turns`), for `retention_days`
+(older rows are deleted when the store opens and at most an hour later on the
+next write). Only staff read it (the staff page, `python -m chatbot feedback`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from contextlib import closing
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chatbot.export import strip_markers
 from chatbot.types import Answer, Message
 
+if TYPE_CHECKING:
+    from chatbot.settings import Settings
+
+logger = logging.getLogger(__name__)
+
 FILENAME = "feedback.sqlite3"
 UP, DOWN = 1, 0  # st.feedback("thumbs") values
+PURGE_EVERY_SECONDS = 3600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -66,23 +81,27 @@ def _now() -> str:
 
 
 class FeedbackStore:
-    """Feedback rows in `<data_dir>/feedback.sqlite3` (or the given file)."""
+    """Feedback rows in `<data_dir>/feedback.sqlite3` (or the given file).
 
-    def __init__(self, path: Path | str) -> None:
+    `context_turns`: earlier user/assistant turns kept with a rated turn (None: all).
+    `retention_days`: rows created longer ago are deleted (None: kept).
+    """
+
+    def __init__(self, path: Path | str, *, context_turns: int | None = None, retention_days: int | None = None) -> None:
         path = Path(path)
         if path.suffix == "" or path.is_dir():
             path = path / FILENAME
         self.path = path
+        self.context_turns = context_turns
+        self.retention_days = retention_days
         self._lock = threading.Lock()
+        self._purged_at = float("-inf")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(_SCHEMA)
             conn.commit()
-
-    @classmethod
-    def for_settings(cls, settings) -> FeedbackStore:  # noqa: ANN001 - chatbot.settings.Settings
-        return cls(Path(settings.data_dir) / FILENAME)
+        self.purge_expired()
 
     def _connect(self) -> closing[sqlite3.Connection]:
         conn = sqlite3.connect(self.path, timeout=10)
@@ -106,6 +125,8 @@ class FeedbackStore:
             raise ValueError("rating must be 1 (👍) or 0 (👎)")
         turn_id = turn_id or uuid.uuid4().hex
         hist = [m.model_dump() if isinstance(m, Message) else {"role": m["role"], "content": m["content"]} for m in history]
+        if self.context_turns is not None:
+            hist = hist[-2 * self.context_turns :] if self.context_turns else []
         citations = [c.model_dump() for c in answer.citations] if answer else []
         comment = (comment or "").strip() or None
         now = _now()
@@ -137,11 +158,38 @@ class FeedbackStore:
             )
             conn.commit()
             found = conn.execute("SELECT id FROM feedback WHERE turn_id = ?", (turn_id,)).fetchone()
+        if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
+            self.purge_expired()
         return int(found["id"])
 
+    # --- deleting ---------------------------------------------------------
+    def purge_expired(self) -> int:
+        """Delete the rows older than `retention_days`; returns how many went."""
+        self._purged_at = time.monotonic()
+        if self.retention_days is None:
+            return 0
+        removed = self.purge(older_than_days=self.retention_days)
+        if removed:
+            logger.info("deleted %d feedback rows older than %d days", removed, self.retention_days)
+        return removed
+
+    def purge(self, *, older_than_days: float | None = None) -> int:
+        """Delete rows created more than `older_than_days` ago, or every row (None); returns how many."""
+        with self._lock, self._connect() as conn:
+            if older_than_days is None:
+                cursor = conn.execute("DELETE FROM feedback")
+            else:
+                cutoff = (datetime.now(timezone.utc) - timedelta(days=older_than_days)).isoformat(timespec="seconds")
+                cursor = conn.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,))
+            conn.commit()
+            return cursor.rowcount
+
     # --- reading ----------------------------------------------------------
-    def rows(self) -> list[dict]:
+    def rows(self, *, limit: int | None = None) -> list[dict]:
+        """All rows, oldest first (or the newest `limit`, newest first)."""
         with self._connect() as conn:
+            if limit is not None:
+                return [dict(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id DESC LIMIT ?", (limit,))]
             return [dict(r) for r in conn.execute("SELECT * FROM feedback ORDER BY id")]
 
     def __len__(self) -> int:
@@ -157,6 +205,15 @@ class FeedbackStore:
         if path is not None:
             Path(path).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         return lines
+
+
+def open_feedback_store(settings: Settings) -> FeedbackStore:
+    """The feedback store under the settings' data dir, with their context window and retention."""
+    return FeedbackStore(
+        Path(settings.data_dir) / FILENAME,
+        context_turns=settings.feedback_context_turns,
+        retention_days=settings.feedback_retention_days,
+    )
 
 
 def _keywords(answer: str, evidence: list[str]) -> list[str]:
@@ -214,4 +271,4 @@ def _qa_item(row: dict) -> dict:
     }
 
 
-__all__ = ["DOWN", "FILENAME", "UP", "FeedbackStore"]
+__all__ = ["DOWN", "FILENAME", "UP", "FeedbackStore", "open_feedback_store"]

@@ -162,10 +162,32 @@ class Settings(BaseSettings):
     max_top_k: int = Field(20, ge=1, le=100, validation_alias=_env("CHATBOT_MAX_TOP_K"))
     max_history_turns: int = Field(10, ge=0, le=100, validation_alias=_env("CHATBOT_MAX_HISTORY_TURNS"))
     max_answer_chars: int = Field(4000, ge=200, le=100000, validation_alias=_env("CHATBOT_MAX_ANSWER_CHARS"))
+    session_questions_per_minute: int = Field(
+        10, ge=1, le=600, validation_alias=_env("CHATBOT_SESSION_QUESTIONS_PER_MINUTE"),
+        description="Questions one web-app session may ask in any 60 s; past it the visitor is asked to wait.",
+    )
+    max_session_turns: int = Field(
+        50, ge=1, le=1000, validation_alias=_env("CHATBOT_MAX_SESSION_TURNS"),
+        description="Turns one web-app session keeps on screen; the oldest are dropped.",
+    )
+
+    # --- staff and feedback ------------------------------------------------
+    staff_password_hash: SecretStr | None = Field(
+        None, validation_alias=_env("CHATBOT_STAFF_PASSWORD_HASH"),
+        description="Hash of the staff page's password (`python -m chatbot hash-password`); unset: no staff page.",
+    )
+    feedback_context_turns: int = Field(
+        2, ge=0, le=20, validation_alias=_env("CHATBOT_FEEDBACK_CONTEXT_TURNS"),
+        description="Earlier turns stored with a rated answer (the conversation before it is otherwise not kept).",
+    )
+    feedback_retention_days: int = Field(
+        90, ge=1, le=3650, validation_alias=_env("CHATBOT_FEEDBACK_RETENTION_DAYS"),
+        description="Feedback older than this many days is deleted (on open and every hour).",
+    )
 
     @field_validator(
         "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token", "api_keys",
-        mode="before",
+        "staff_password_hash", mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
@@ -177,6 +199,15 @@ class Settings(BaseSettings):
         from chatbot.backends.choices import parse_choices
 
         parse_choices(value)  # raises ValueError with a one-line message
+        return value
+
+    @field_validator("staff_password_hash")
+    @classmethod
+    def _usable_hash(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from chatbot.staff_auth import check_hash
+
+            check_hash(value.get_secret_value())  # raises ValueError with a one-line message
         return value
 
     @property

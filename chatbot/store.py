@@ -190,13 +190,33 @@ class ChunkStore:
         return {sid: json.loads(doc) for sid, doc in zip(got["ids"], got["documents"] or [])}
 
     def write_manifest(self, source: str, ids: Sequence[str], meta: dict) -> None:
-        finished_at = time.time()
-        record = json.dumps({"ids": list(ids), "meta": meta, "finished_at": finished_at}, ensure_ascii=False)
-        # the stamp also goes into the metadata, so polling for a new version need not decode id lists
-        self.manifest().upsert(ids=[source], documents=[record], metadatas=[{"finished_at": finished_at}], embeddings=[[0.0]])
+        self.write_manifests({source: (ids, meta)})
 
-    def remove_from_manifest(self, source: str) -> None:
-        self.manifest().delete(ids=[source])
+    def write_manifests(self, records: dict[str, tuple[Sequence[str], dict]]) -> None:
+        """Record several sources' complete ingests in one upsert, so readers switch to all at once.
+
+        Past Chroma's batch limit (thousands of sources) the upsert is split.
+        """
+        if not records:
+            return
+        finished_at = time.time()
+        sources = list(records)
+        documents = [
+            json.dumps({"ids": list(ids), "meta": meta, "finished_at": finished_at}, ensure_ascii=False)
+            for ids, meta in records.values()
+        ]
+        limit = self.client.get_max_batch_size()
+        for i in range(0, len(sources), limit):
+            # the stamp also goes into the metadata, so polling for a new version need not decode id lists
+            self.manifest().upsert(
+                ids=sources[i : i + limit],
+                documents=documents[i : i + limit],
+                metadatas=[{"finished_at": finished_at}] * len(sources[i : i + limit]),
+                embeddings=[[0.0]] * len(sources[i : i + limit]),
+            )
+
+    def remove_from_manifest(self, *sources: str) -> None:
+        self.manifest().delete(ids=list(sources))
 
     def manifest_version(self) -> str:
         """Changes whenever an ingest completes; cheap to poll."""

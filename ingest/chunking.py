@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from itertools import groupby
 
@@ -43,9 +44,12 @@ class Chunk:
         return f"{self.section}\n{self.text}" if self.path else self.text
 
 
-def chunk_id(source: str, section: str, text: str) -> str:
-    digest = hashlib.sha1(f"{source}\x00{section}\x00{text}".encode()).hexdigest()[:20]
-    return f"c-{digest}"
+def chunk_id(source: str, section: str, text: str, occurrence: int = 0) -> str:
+    """Stable across re-ingests. A passage repeated under one heading gets its occurrence number
+    in the hash from the second time on (the first keeps the id it always had), so each copy has
+    its own id: Chroma refuses one id twice in a write."""
+    key = f"{source}\x00{section}\x00{text}" + (f"\x00{occurrence}" if occurrence else "")
+    return f"c-{hashlib.sha1(key.encode()).hexdigest()[:20]}"
 
 
 def _pieces(sentence: Sentence, budget: int, encoding: str) -> list[Sentence]:
@@ -87,8 +91,13 @@ def build_chunks(sentences: list[Sentence], source: str, budget: int, encoding: 
             used += size
         if current:
             chunks.append(_make(current, source, encoding))
+    seen: Counter[tuple[str, str]] = Counter()
     for i, chunk in enumerate(chunks):
         chunk.index = i
+        occurrence = seen[(chunk.section, chunk.text)]
+        seen[(chunk.section, chunk.text)] += 1
+        if occurrence:
+            chunk.id = chunk_id(source, chunk.section, chunk.text, occurrence)
     return chunks
 
 

@@ -1,13 +1,24 @@
 """Ingest: load → repair → outline → chunk → embed → Chroma (+ manifest).
 
-Re-runnable and keyed by source. Chunk ids hash source, heading path and
-text, so an unchanged chunk keeps its id and is not embedded again. Per
-source: upsert what is new or damaged (a chunk whose metadata alone changed
-keeps its stored vector), verify every chunk (read back, and each vector
-finds itself in the index; damaged ones are deleted and written again), then
-record the complete id list in the manifest, then delete what disappeared.
-A run killed at any point (SIGKILL included: tests/test_crash.py) leaves the
-last manifest intact, and the next run repairs the rest.
+Re-runnable and keyed by source (the path relative to the ingested folder:
+`ingest/loaders.py`). Chunk ids hash source, heading path and text, so an
+unchanged chunk keeps its id and is not embedded again.
+
+All or nothing: every file is read, its metadata checked and its chunks
+built before the store is touched. Then, per document: upsert what is new or
+damaged (a chunk whose metadata alone changed keeps its stored vector) and
+verify every chunk (read back, and each vector finds itself in the index;
+damaged ones are deleted and written again). Readers only see the ids the
+manifest names, so none of this is visible yet. A chunk whose text is
+unchanged but whose metadata changed keeps its id, so rewriting it is
+visible: those rewrites wait until every document's new text is stored, and
+need no embedding. Then the manifest is switched, in one upsert of all its
+records; then what disappeared is deleted. A run that fails or is killed at any point
+(SIGKILL included: tests/test_crash.py) leaves readers on the last complete
+state, and the next run repairs the rest.
+
+Never a silent replacement: a document whose identity the store already
+holds from another file is refused unless the operator passes --replace.
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ import os
 import statistics
 import sys
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +39,7 @@ from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import DocumentError, StoreError
 from chatbot.query import load_lexicon, passage_terms
 from chatbot.settings import Settings
+from chatbot.safetext import escape_controls
 from chatbot.store import ChunkStore, ingest_lock
 from ingest.chunking import Chunk, build_chunks
 from ingest.loaders import SourceDocument, discover, load
@@ -65,6 +78,9 @@ class IngestSummary:
     seconds: float = 0.0
     chunk_chars: list[int] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # symbolic links a folder walk did not follow
+    replaced: list[tuple[str, str, str]] = field(default_factory=list)  # (source, old path, new path), --replace
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old source, new source) of one file
 
     @property
     def median_chars(self) -> float:
@@ -80,6 +96,10 @@ class IngestSummary:
             f"Ingested {self.files} file(s): {self.chunks} chunks ({self.embedded} embedded, {refitted}"
             f"{max(0, self.chunks - self.embedded - self.refitted)} unchanged, {self.deleted} deleted), {self.tokens} tokens, "
             f"chunk size median {self.median_chars:.0f} / max {self.max_chars} characters, {self.seconds:.1f} s."
+            + "".join(f"\nReplaced '{escape_controls(s)}': was {escape_controls(old)}, now {escape_controls(new)}." for s, old, new in self.replaced)
+            + "".join(f"\nRenamed '{escape_controls(old)}' to '{escape_controls(new)}' (same file)." for old, new in self.renamed)
+            + (f"\nSkipped {len(self.skipped)} symbolic link(s) (a folder walk does not follow links; name a link's target to ingest it):" if self.skipped else "")
+            + "".join(f"\n  skipped link: {escape_controls(str(path))}" for path in self.skipped)
         )
 
 
@@ -204,18 +224,71 @@ def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedd
     )
 
 
+def _with_stored_metadata(col, store: ChunkStore, chunks: list[Chunk]) -> tuple[list[Chunk], int]:
+    """The chunks, where the store holds one's text under its id with other metadata (a new
+    title or year in .meta.json), with the stored metadata; and how many those are."""
+    stored = store.get_chunks(col, [c.id for c in chunks])
+    out: list[Chunk] = []
+    for chunk in chunks:
+        old = stored.get(chunk.id)
+        if old and old["text"] == chunk.text and old["meta"] != chunk.meta:
+            out.append(dataclasses.replace(chunk, meta=old["meta"]))
+        else:
+            out.append(chunk)
+    return out, sum(a is not b for a, b in zip(out, chunks))
+
+
+def _sync(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, label: str, progress: bool) -> tuple[int, int]:
+    bar = tqdm(total=0, desc=label[:40], unit="chunk", disable=not progress, leave=False)
+    try:
+        return _sync_document(col, store, chunks, embedder, dim, bar)
+    finally:
+        bar.close()
+
+
+def _check_identities(prepared: list[tuple[SourceDocument, list[Chunk]]], previous: dict[str, dict], *, replace: bool, summary: IngestSummary) -> list[str]:
+    """Refuse a silent replacement; returns the old identities of files now known by another one.
+
+    A stored identity may be overwritten by the file it came from (same absolute path), by
+    the very same text from elsewhere (a moved project: identical chunk ids), or with --replace.
+    """
+    by_path = {str(doc.path.resolve()): doc.source for doc, _ in prepared}
+    renamed = sorted(
+        old for old, entry in previous.items() if by_path.get(entry["meta"].get("path"), old) != old
+    )
+    for old in renamed:
+        summary.renamed.append((old, by_path[previous[old]["meta"]["path"]]))
+    for doc, chunks in prepared:
+        entry = previous.get(doc.source)
+        if entry is None or doc.source in renamed:
+            continue
+        old_path, new_path = entry["meta"].get("path"), str(doc.path.resolve())
+        if not old_path or old_path == new_path or entry["ids"] == [c.id for c in chunks]:
+            continue
+        if not replace:
+            raise DocumentError(
+                f"The store already holds '{escape_controls(doc.source)}' from {escape_controls(old_path)}; "
+                f"{escape_controls(new_path)} would replace it. Pass --replace to replace it, or ingest both "
+                f"from their common parent folder so each keeps its own name."
+            )
+        summary.replaced.append((doc.source, old_path, new_path))
+    return renamed
+
+
 def ingest(
     paths: list[Path],
     settings: Settings,
     *,
     rebuild: bool = False,
+    replace: bool = False,
     progress: bool = True,
     embedder: Embedder | None = None,
 ) -> IngestSummary:
     started = time.perf_counter()
-    files = discover(paths)
-    documents = [load(path) for path in files]  # fail before touching the store
-    summary = IngestSummary(files=len(documents))
+    discovery = discover(paths)
+    # Everything that can fail on bad input fails here, before the store is touched.
+    prepared = [(doc, prepare_chunks(doc, settings)) for doc in (load(found) for found in discovery.files)]
+    summary = IngestSummary(files=len(prepared), skipped=list(discovery.skipped))
     with ingest_lock(settings.data_dir):
         _checkpoint("locked")
         embedder = embedder or get_embedder(settings)
@@ -224,29 +297,45 @@ def ingest(
         if rebuild:
             store.drop()
         col = store.collection(embedder.id, dim, create=True)
-        for doc in documents:
-            chunks = prepare_chunks(doc, settings)
-            ids = [c.id for c in chunks]
-            bar = tqdm(total=0, desc=doc.source[:40], unit="chunk", disable=not progress, leave=False)
-            try:
-                embedded, refitted = _sync_document(col, store, chunks, embedder, dim, bar)
-            finally:
-                bar.close()
+        renamed = _check_identities(prepared, store.read_manifest(), replace=replace, summary=summary)
+        records: dict[str, tuple[list[str], dict]] = {}
+        deferred: list[list[Chunk]] = []
+        for n, (doc, chunks) in enumerate(prepared, start=1):
+            _checkpoint(f"document {n}")
+            # Pass 1: new text is embedded, stored and verified under ids no reader knows yet.
+            # Chunks whose text is stored and only their metadata changed keep it for now.
+            as_stored, pending = _with_stored_metadata(col, store, chunks)
+            if pending:
+                deferred.append(chunks)
+            embedded, _ = _sync(col, store, as_stored, embedder, dim, doc.source, progress)
             doc_meta = {k: v for k, v in doc.meta.items() if isinstance(v, (str, int, float, bool))}
-            doc_meta.update(path=str(doc.path.resolve()), title=doc.title, chunks=len(ids))
-            _checkpoint("manifest")
-            store.write_manifest(doc.source, ids, doc_meta)
-            stale = sorted(set(store.ids_where(col, {"source": doc.source})) - set(ids))
-            if stale:
-                _checkpoint("delete")
-                col.delete(ids=stale)
+            doc_meta.update(path=str(doc.path.resolve()), title=doc.title, chunks=len(chunks))
+            records[doc.source] = ([c.id for c in chunks], doc_meta)
             summary.chunks += len(chunks)
             summary.embedded += embedded
-            summary.refitted += refitted
-            summary.deleted += len(stale)
             summary.tokens += sum(c.tokens for c in chunks)
             summary.chunk_chars.extend(len(c.text) for c in chunks)
             summary.sources.append(doc.source)
-            logger.info("ingested %s: %s chunks, %s embedded, %s refitted, %s deleted", doc.source, len(chunks), embedded, refitted, len(stale))
+            logger.info("stored %s: %s chunks, %s embedded", doc.source, len(chunks), embedded)
+        # Pass 2: metadata-only changes are written in place (readers see these records), so only
+        # once every document's new text is safely stored: no embedding runs after the first one.
+        for chunks in deferred:
+            embedded, refitted = _sync(col, store, chunks, embedder, dim, chunks[0].source, progress)
+            summary.embedded += embedded
+            summary.refitted += refitted
+        # The switch: readers move from the previous complete state to this one at once.
+        _checkpoint("manifest")
+        store.write_manifests(records)
+        gone = [old for old in renamed if old not in records]
+        if gone:
+            store.remove_from_manifest(*gone)
+        for source in [*records, *gone]:
+            keep = set(records[source][0]) if source in records else set()
+            stale = sorted(set(store.ids_where(col, {"source": source})) - keep)
+            if stale:
+                _checkpoint("delete")
+                col.delete(ids=stale)
+                summary.deleted += len(stale)
+                logger.info("deleted %s stale chunks of %s", len(stale), source)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -37,6 +37,21 @@ def built_store(tmp_path_factory) -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory):
+    """A store built once from seeds/ in a temporary data dir, for the whole session (the web-app tests)."""
+    path = tmp_path_factory.mktemp("ui-store")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CHATBOT_DATA_DIR", str(path))
+        mp.setenv("CHATBOT_BACKEND", "extractive")
+        get_settings.cache_clear()
+        from chatbot.core import open_chatbot
+
+        open_chatbot()  # ingests seeds/ (~10 s) so that each AppTest finds a ready store
+        yield path
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def store_copy(built_store, isolated_data_dir, monkeypatch) -> Path:
     shutil.copytree(built_store, isolated_data_dir)

@@ -161,7 +161,8 @@ def test_condense_and_answer_share_one_deadline(built_store, server):
     history = [{"role": "user", "content": GDP}, {"role": "assistant", "content": "7.5%左右[1]。"}]
     answer = bot_for(built_store, server, read_timeout=60, request_timeout=1.2).ask("那固定资产投资呢？", history, backend="openai")
     assert answer.fallback and any("longer than 1.2 s" in w for w in answer.warnings), answer.warnings
-    assert len(server.requests) == 2  # the condense call was made, and the answer call
+    # the condense call was made; the answer call too, unless the deadline had passed by then
+    assert 1 <= len(server.requests) <= 2
 
 
 # --- the cap on model calls ----------------------------------------------------------------

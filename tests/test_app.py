@@ -29,21 +29,6 @@ TIMEOUT = 120
 QA_FIELDS = {"id", "question", "answer", "evidence", "keywords", "answerable", "history", "tags"}
 
 
-@pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory):
-    """A store built once from seeds/ in a temporary data dir, for the whole session."""
-    path = tmp_path_factory.mktemp("ui-store")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CHATBOT_DATA_DIR", str(path))
-        mp.setenv("CHATBOT_BACKEND", "extractive")
-        settings_module.get_settings.cache_clear()
-        from chatbot.core import open_chatbot
-
-        open_chatbot()  # ingests seeds/ (~10 s) so that each AppTest finds a ready store
-        yield path
-    settings_module.get_settings.cache_clear()
-
-
 @pytest.fixture
 def app(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("CHATBOT_DATA_DIR", str(data_dir))
@@ -124,18 +109,24 @@ def test_real_core_refusal_shows_the_refusal_box(app: AppTest) -> None:
     assert not app.error
 
 
-def test_backend_down_warns_and_falls_back(app: AppTest) -> None:
-    app.selectbox(key="w_backend").set_value("openai").run()
-    assert not app.exception
-    app.text_input(key="w_url_openai").set_value("http://127.0.0.1:9").run()
+def test_backend_down_warns_and_falls_back(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The operator's model server is down: the visitor is told so plainly (no address) and gets the offline answer."""
+    monkeypatch.setenv("CHATBOT_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("CHATBOT_PUBLIC_BACKENDS", "extractive,openai:down-model")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    settings_module.get_settings.cache_clear()
+    app = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    app.selectbox(key="w_choice").set_value("openai:down-model").run()
     assert not app.exception
     status = [c.value for c in app.sidebar.caption if "不可用" in c.value]
-    assert status, "the sidebar should show the backend as unreachable"
+    assert status, "the sidebar should show the backend as unavailable"
     ask(app, "今年GDP增长目标是多少？")
     assert app.warning, "a backend failure must show a warning"
     assert not app.error
     assert [m.value for m in app.markdown if "7\\.5%" in m.value], "the fallback answer is missing"
     assert [c.value for c in app.caption if "extractive" in c.value or "离线" in c.value]
+    shown = [w.value for w in app.warning] + [c.value for c in app.caption] + [c.value for c in app.sidebar.caption]
+    assert not [x for x in shown if "127.0.0.1" in x or ":9" in x or "/v1" in x], shown
 
 
 def test_feedback_is_saved_and_exported(app: AppTest, data_dir: Path) -> None:
@@ -169,7 +160,7 @@ def test_feedback_is_saved_and_exported(app: AppTest, data_dir: Path) -> None:
     assert item["feedback"]["bot_answer"] and "7.5%" in item["feedback"]["bot_answer"]
     assert isinstance(item["evidence"], list) and isinstance(item["history"], list)
     downloads = [d for d in app.get("download_button")]
-    assert len(downloads) == 2
+    assert [d.label for d in downloads] == ["导出对话（Markdown）"], "visitors may export their own conversation only"
 
 
 def test_thumbs_up_export_has_evidence(data_dir: Path, tmp_path: Path) -> None:
@@ -287,4 +278,9 @@ def test_config_keeps_xsrf_protection() -> None:
     config = (ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8")
     assert "enableXsrfProtection" not in config and "enableCORS" not in config
     assert 'toolbarMode = "viewer"' in config and "gatherUsageStats = false" in config
+    import tomllib
+
+    parsed = tomllib.loads(config)
+    assert parsed["server"]["address"] == "127.0.0.1", "a reverse proxy publishes the app"
+    assert parsed["client"]["showErrorDetails"] == "none", "visitors never see tracebacks"
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from chatbot.staff_auth import hash_password
+from tests.fakes.listener import Listener
 from tests.fakes.processes import stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -25,6 +27,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "今年GDP增长目标是多少？"
+CANARY_KEY = "sk-CANARY-browser-7a6b5c4d"
+STAFF_PASSWORD = "correct horse battery staple"
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)", allow_module_level=True)
@@ -43,7 +47,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     data_dir = tmp_path_factory.mktemp("browser-store")
-    env = {**os.environ, "CHATBOT_DATA_DIR": str(data_dir), "CHATBOT_BACKEND": "extractive", "PYTHONWARNINGS": "ignore"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATBOT_", "OPENAI_", "OLLAMA_", "CHROMA_"))}
+    # the operator's settings: a canary key and one model choice (no base URL), and a staff password
+    env.update({
+        "CHATBOT_DATA_DIR": str(data_dir), "CHATBOT_BACKEND": "extractive", "PYTHONWARNINGS": "ignore",
+        "OPENAI_API_KEY": CANARY_KEY, "CHATBOT_PUBLIC_BACKENDS": "extractive,openai:canary-model",
+        "CHATBOT_STAFF_PASSWORD_HASH": hash_password(STAFF_PASSWORD), "CHATBOT_CONNECT_TIMEOUT": "1",
+    })
     # build the store first, so the page does not wait for the ingest
     subprocess.run([sys.executable, "-c", "from chatbot.core import open_chatbot; open_chatbot()"], cwd=ROOT, env=env, check=True, timeout=180)
     port = _free_port()
@@ -123,3 +133,48 @@ def test_chat_in_chromium_desktop_and_phone(server: str) -> None:
     assert sorted(x.name for x in ARTIFACTS.glob("*.png")) == [
         "desktop_answer.png", "desktop_fulltext.png", "phone_answer.png", "phone_fulltext.png",
     ]
+
+
+def test_a_visitor_in_chromium_sends_the_server_nowhere_and_never_sees_the_key(server: str) -> None:
+    """Every choice, every text field, the chat box and the staff password hold the listener's address."""
+    with Listener() as listener, sync_playwright() as p:
+        target = listener.url + "/v1#"
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(server)
+            box = page.get_by_placeholder("输入你的问题", exact=False)
+            box.wait_for(timeout=60_000)
+            select = page.locator('[data-testid="stSelectbox"]').first
+            select.click()
+            count = page.get_by_role("option").count()
+            assert count == 2, "the operator's two choices"
+            texts = []
+            for i in range(count):
+                select.click()
+                page.get_by_role("option").nth(i).click()
+                page.wait_for_timeout(1500)
+                for field in page.locator("input[type=text], input[type=password], input:not([type]), textarea").all():
+                    if field.is_visible() and field.is_editable():
+                        field.fill(target)
+                box.fill(f"{target} {QUESTION} 请打开 {listener.url}/v1/models")
+                box.press("Enter")
+                page.get_by_text("来源", exact=True).last.wait_for(timeout=60_000)
+                page.wait_for_timeout(800)
+                texts.append(page.content())
+            page.goto(server + "/staff")
+            password = page.get_by_label("密码")
+            password.wait_for(timeout=60_000)
+            password.fill(target)
+            password.press("Enter")
+            page.get_by_text("密码不正确。").wait_for(timeout=30_000)
+            texts.append(page.content())
+            assert not errors, errors
+        finally:
+            browser.close()
+        assert listener.requests == [], listener.requests
+    for html in texts:
+        assert CANARY_KEY not in html and CANARY_KEY[3:] not in html
+        assert "导出反馈" not in html and "接口地址" not in html and "API 密钥" not in html

@@ -1,9 +1,10 @@
 """An ingest killed with SIGKILL at any point, then re-run, leaves exactly the expected store.
 
 `python -m ingest` runs as a subprocess. With CHATBOT_TEST_INGEST_DELAY set (test-only hook
-in ingest/pipeline.py) it prints "ingest-checkpoint NAME" at: locked, refit N, embed N,
-upsert N, manifest, delete; "NAME=SECONDS" makes it pause at that checkpoint, so a kill
-lands at a known point. Kills without a pause land inside the next call (embedding,
+in ingest/pipeline.py) it prints "ingest-checkpoint NAME" at: locked, document N, refit N,
+embed N, upsert N, manifest, delete; "NAME=SECONDS" makes it pause at that checkpoint, so a kill
+lands at a known point. A run over several files also passes "document N" before the N-th
+file; the manifest is written once, after the last one. Kills without a pause land inside the next call (embedding,
 Chroma's upsert or delete).
 
 After each kill the last complete state must still be readable (the manifest's ids are
@@ -98,14 +99,14 @@ class Ingest:
         return self.proc.returncode, out, "".join(self.stderr)
 
 
-def run_ingest(path: Path) -> str:
-    rc, out, err = Ingest(path).finish()
+def run_ingest(path: Path, args: tuple[str, ...] = ()) -> str:
+    rc, out, err = Ingest(path, args=args).finish()
     assert rc == 0, err
     return out
 
 
 def expected_chunks(path: Path, settings: Settings) -> dict:
-    return {c.id: c for doc in (load(p) for p in discover([path])) for c in prepare_chunks(doc, settings)}
+    return {c.id: c for doc in (load(f) for f in discover([path]).files) for c in prepare_chunks(doc, settings)}
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +151,11 @@ def check_exhaustively(settings: Settings, path: Path, embedder) -> None:
         for cid, ids, distances in zip(got["ids"], found["ids"], found["distances"]):
             assert ids == [cid] and distances[0] < 1e-3, f"{cid} is not searchable"
         manifest = store.read_manifest()
-        order = [c.id for c in expected.values()]
-        assert [cid for entry in manifest.values() for cid in entry["ids"]] == order
+        by_source: dict[str, list[str]] = {}
+        for c in expected.values():
+            by_source.setdefault(c.source, []).append(c.id)
+        assert {source: entry["ids"] for source, entry in manifest.items()} == by_source
+        order = [cid for entry in manifest.values() for cid in entry["ids"]]
     retriever = Retriever(settings, embedder)
     try:
         assert list(retriever._ids) == order
@@ -216,17 +220,19 @@ def test_modified_report_killed_during_upsert_before_and_during_delete(store_cop
     seeds = modified_seeds(tmp_path)
     new_ids = list(expected_chunks(seeds, settings))
     assert len(set(new_ids) - set(original)) >= 2 and len(set(original) - set(new_ids)) >= 2
+    # The modified report lives at another path than the stored one: replacing it takes --replace.
     # 5. inside the upsert of the changed chunks: readers keep the old report
-    run = Ingest(seeds, delay="none=0")
+    run = Ingest(seeds, delay="none=0", args=("--replace",))
     run.wait_for("upsert 1")
     run.kill()
     assert check_readable(settings)[REPORT] == original
     # 6. manifest written, stale chunks not yet deleted: readers see the new report
-    run = Ingest(seeds, delay="delete=120")
+    run = Ingest(seeds, delay="delete=120", args=("--replace",))
     run.wait_for("delete")
     run.kill()
     assert check_readable(settings)[REPORT] == new_ids
-    # 7. the re-run finds the stale chunks and is killed as it deletes them
+    # 7. the re-run finds the stale chunks and is killed as it deletes them (the manifest now
+    # records the new path, so no --replace is needed)
     run = Ingest(seeds, delay="none=0")
     run.wait_for("delete")
     run.kill()
@@ -256,7 +262,7 @@ def test_second_ingest_is_refused_and_queries_answer_from_the_last_complete_stat
     original = check_readable(settings)[REPORT]
     seeds = modified_seeds(tmp_path)
     # A slowed ingest of the modified report: its new chunks are stored, the manifest is not written.
-    run = Ingest(seeds, delay="manifest=120")
+    run = Ingest(seeds, delay="manifest=120", args=("--replace",))
     try:
         run.wait_for("manifest")
         second = subprocess.run([sys.executable, "-m", "ingest", "--quiet", str(seeds)], cwd=ROOT,
@@ -302,6 +308,99 @@ def test_damaged_records_are_found_and_rewritten(store_copy, embedder, monkeypat
     monkeypatch.setattr(pipeline, "_unsearchable", once_unsearchable)
     summary = pipeline.ingest([SEEDS], settings, progress=False, embedder=embedder)
     assert summary.embedded == 2 + 1 and summary.refitted == 1  # 2 re-embedded, then the unsearchable one; 1 metadata fix
-    assert len(calls) == 2
+    # verified twice as the new text is stored (the second time after the rewrite), and once more
+    # after the metadata-only fix, which waits until every document's new text is stored
+    assert len(calls) == 3
     monkeypatch.setattr(pipeline, "_unsearchable", real)
     check_exhaustively(settings, SEEDS, embedder)
+
+
+NOTES = "（一）加快构建现代化产业体系\n全力推进旅游转型升级。擦亮“奇秀山水”名片。\n持续推动工业强基。每个园区动态储备净地。\n"
+
+
+def test_multi_file_run_killed_between_two_files_serves_the_previous_state(store_copy, tmp_path, embedder):
+    """The first file of a run is stored and verified, the second not yet: readers see neither
+    (no half run), and the re-run finishes both."""
+    settings = Settings()
+    original = check_readable(settings)
+    assert set(original) == {REPORT}
+    folder = modified_seeds(tmp_path)  # the changed report first (sorted by path) ...
+    (folder / "zz").mkdir()
+    (folder / "zz" / "notes.txt").write_text(NOTES, encoding="utf-8")  # ... then a new document
+    expected = expected_chunks(folder, settings)
+    changed = {cid for cid, c in expected.items() if c.source == REPORT} - set(original[REPORT])
+    assert changed and {c.source for c in expected.values()} == {REPORT, "zz/notes.txt"}
+
+    run = Ingest(folder, delay="document 2=120", args=("--replace",))
+    run.wait_for("document 2")
+    run.kill()
+    assert check_readable(settings) == original  # the old report only; no notes.txt
+    with ChunkStore(settings) as store:  # the first file's new chunks are stored, just not named yet
+        col = store.client.get_collection(settings.collection)
+        assert set(col.get(ids=sorted(changed), include=[])["ids"]) == changed
+
+    out = run_ingest(folder, ("--replace",))
+    assert "Ingested 2 file(s)" in out, out
+    check_exhaustively(settings, folder, embedder)
+
+
+def test_a_failure_in_the_second_file_leaves_the_previous_state(store_copy, tmp_path, embedder, monkeypatch):
+    """Not a kill: the store fails while the second document is written. The run raises, and
+    readers stay on the previous complete state (the manifest was never switched)."""
+    from chatbot.errors import StoreError
+    from ingest import pipeline
+
+    settings = Settings()
+    original = check_readable(settings)
+    folder = modified_seeds(tmp_path)
+    (folder / "zz").mkdir()
+    (folder / "zz" / "notes.txt").write_text(NOTES, encoding="utf-8")
+    real, calls = pipeline._sync_document, []
+
+    def fail_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise StoreError("the store went away")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_sync_document", fail_second)
+    with pytest.raises(StoreError, match="went away"):
+        pipeline.ingest([folder], settings, replace=True, progress=False, embedder=embedder)
+    assert len(calls) == 2
+    assert check_readable(settings) == original
+
+
+def test_a_metadata_only_change_waits_until_every_document_is_stored(store_copy, tmp_path, embedder, monkeypatch):
+    """A new title keeps the chunk ids, so its rewrite is visible at once: it must not happen
+    before the rest of the run is stored. The second document fails: the old title stays."""
+    from chatbot.errors import StoreError
+    from ingest import pipeline
+
+    settings = Settings()
+    original = check_readable(settings)
+    with ChunkStore(settings) as store:
+        col = store.client.get_collection(settings.collection)
+        before = col.get(ids=original[REPORT], include=["metadatas"])["metadatas"]
+    folder = modified_seeds(tmp_path, title="张家界市2023年政府工作报告（新标题）", edit=False)
+    (folder / "zz").mkdir()
+    (folder / "zz" / "notes.txt").write_text(NOTES, encoding="utf-8")
+    real = pipeline._sync_document
+
+    def fail_on_notes(col, store, chunks, *args, **kwargs):
+        if chunks[0].source == "zz/notes.txt":
+            raise StoreError("the store went away")
+        return real(col, store, chunks, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_sync_document", fail_on_notes)
+    with pytest.raises(StoreError, match="went away"):
+        pipeline.ingest([folder], settings, progress=False, embedder=embedder)
+    assert check_readable(settings) == original
+    with ChunkStore(settings) as store:
+        col = store.client.get_collection(settings.collection)
+        assert col.get(ids=original[REPORT], include=["metadatas"])["metadatas"] == before
+    assert all("新标题" not in meta["title"] for meta in before)
+
+    monkeypatch.setattr(pipeline, "_sync_document", real)
+    summary = pipeline.ingest([folder], settings, progress=False, embedder=embedder)
+    assert summary.refitted == 109 and summary.embedded == len(expected_chunks(folder, settings)) - 109
+    check_exhaustively(settings, folder, embedder)

@@ -80,8 +80,9 @@ class LLMBackend(Backend):
     def run(self, runnable: Any, inputs: Any) -> Iterator[str]:
         """Stream a LangChain runnable's text pieces; any failure becomes this backend's BackendError."""
         started = False
+        stream = runnable.stream(inputs)
         try:
-            for piece in runnable.stream(inputs):
+            for piece in stream:
                 if piece:
                     started = True
                     yield piece
@@ -89,6 +90,13 @@ class LLMBackend(Backend):
             raise
         except Exception as exc:  # noqa: BLE001 - each backend translates its client's errors
             raise self.translate(exc, started=started) from exc
+        finally:
+            # Close LangChain's nested generators now: left to the garbage collector, a broken
+            # connection surfaces later as an "exception ignored" in whatever code runs then.
+            try:
+                stream.close()
+            except Exception:  # noqa: BLE001 - the connection is already gone
+                logger.debug("closing the stream of %s failed", self.name, exc_info=True)
 
     def close(self) -> None:
         model, self._model = self._model, None

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
+from chatbot.ratelimit import SlidingWindow
+from chatbot.staff_auth import Backoff
 from chatbot.types import Answer, Message
 
 _KEY = "_zjj_session"
@@ -27,6 +29,17 @@ class Turn:
     error: str | None = None
     feedback: int | None = None  # what was stored: 1 👍, 0 👎
     comment_saved: bool = False
+    rate_limited: bool = False  # refused for asking too fast: the question is kept to ask again
+
+
+@dataclass(frozen=True)
+class StaffBackend:
+    """A backend a staff member tries for their own session. A typed URL goes only with a typed key."""
+
+    backend: str
+    model: str = ""
+    base_url: str = ""
+    api_key: str = ""
 
 
 @dataclass
@@ -34,12 +47,19 @@ class SessionState:
     turns: list[Turn] = field(default_factory=list)
     pending_question: str | None = None
     lang: str = "zh"
-    backend: str = "extractive"
-    model: str = ""
-    base_url: str = ""
-    api_key: str = ""
+    choice: str = "extractive"  # the label of one of the operator's public choices
     top_k: int = 5
     conversation: int = 0  # bumped by "new conversation"
+    questions: SlidingWindow | None = None  # questions per minute, made with the setting on first use
+    # staff only
+    staff: bool = False
+    staff_backend: StaffBackend | None = None
+    login_backoff: Backoff = field(default_factory=Backoff)
+
+    def keep_last(self, limit: int) -> None:
+        """Drop the oldest turns beyond `limit`."""
+        if len(self.turns) > limit:
+            del self.turns[: len(self.turns) - limit]
 
     def history(self, before: Turn | None = None) -> list[Message]:
         """user/assistant messages of the answered turns (before `before`, if given)."""
@@ -60,6 +80,12 @@ class SessionState:
 
     def ask(self, question: str) -> None:
         self.pending_question = question
+
+    def retry(self, turn: Turn) -> None:
+        """Ask a refused turn's question again, in place of the refused turn."""
+        if turn in self.turns:
+            self.turns.remove(turn)
+        self.pending_question = turn.question
 
     def take_pending(self) -> str | None:
         question, self.pending_question = self.pending_question, None

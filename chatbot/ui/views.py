@@ -15,6 +15,7 @@ import streamlit as st
 from chatbot.export import escape_markdown
 from chatbot.feedback import FeedbackStore
 from chatbot.types import Answer, Citation, Passage
+from chatbot.ui.public_text import public_notices
 from chatbot.ui.safe_html import SCROLL_SCRIPT, document_html, passage_html
 from chatbot.ui.state import SessionState, Turn
 from chatbot.ui.strings import t
@@ -66,10 +67,14 @@ def render_turn(turn: Turn, session: SessionState, lang: str, docs: DocumentLoad
 
 
 def render_answer(turn: Turn, session: SessionState, lang: str, docs: DocumentLoader, store: FeedbackStore | None) -> None:
-    for notice in turn.notices:
-        st.warning(t(lang, "backend_failed") + "\n\n" + escape_markdown(notice), icon=":material/warning:")
+    # staff read the core's own words; visitors read them without addresses, paths or bodies
+    notices = turn.notices if session.staff else public_notices(turn.notices, lang)
+    for notice in notices:
+        st.warning(escape_markdown(notice), icon=":material/warning:")
     if turn.error is not None:
         st.error(escape_markdown(turn.error), icon=":material/error:")
+        if turn.rate_limited:
+            st.button(t(lang, "ask_again"), key=f"again-{turn.id}", on_click=session.retry, args=(turn,), icon=":material/refresh:")
         return
     answer = turn.answer
     if answer is None:
@@ -90,8 +95,9 @@ def render_answer(turn: Turn, session: SessionState, lang: str, docs: DocumentLo
             st.caption(t(lang, "unverified_note", figures=escape_markdown("、".join(figures) or "—")))
         render_sources(turn, answer, lang, docs)
     shown = set(turn.notices)
-    for warning in answer.warnings:
-        if warning not in shown and not any(warning in n or n in warning for n in shown):
+    warnings = [w for w in answer.warnings if w not in shown and not any(w in n or n in w for n in shown)]
+    for warning in warnings if session.staff else public_notices(warnings, lang):
+        if warning not in notices:
             st.caption("⚠ " + escape_markdown(warning))
     model = f" / {answer.model}" if answer.model else ""
     meta = t(lang, "answer_meta", backend=answer.backend, model=model, ms=answer.latency_ms)

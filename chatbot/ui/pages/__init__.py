@@ -1,0 +1,1 @@
+"""Page scripts for `st.navigation` (run by Streamlit, not imported)."""
