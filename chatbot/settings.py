@@ -187,7 +187,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token", "api_keys",
-        "staff_password_hash", mode="before",
+        "staff_password_hash", "report_year", mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -111,7 +111,14 @@ def test_headings_for_one_several_and_no_reports():
     assert report_name({"title": "report"}, "en") == "report" and report_title({"path": "/x/r.txt"}) == "/x/r.txt"
 
 
-def test_this_year_is_the_stored_reports_year():
+def test_this_year_is_the_stored_reports_year(monkeypatch):
+    from chatbot.settings import Settings
+
+    assert Settings().report_year is None  # no default year in the code
+    monkeypatch.setenv("CHATBOT_REPORT_YEAR", "")
+    assert Settings().report_year is None
+    monkeypatch.setenv("CHATBOT_REPORT_YEAR", "2024")
+    assert Settings().report_year == 2024
     docs = {"a.txt": {"city": "岳阳", "year": 2023}, "b.txt": {"city": "常德", "year": 2024}, "c.txt": {"city": "岳阳", "year": 2022}}
     assert base_year("今年GDP增长目标是多少？", docs) == 2024  # none named: the newest report
     assert base_year("岳阳今年GDP增长目标是多少？", docs) == 2023  # the named city's newest
