@@ -28,11 +28,12 @@ _ENGLISH_WORD = re.compile(r"[a-z]+(?:-[a-z]+)*")
 _SKIP_GLOSS = ("variant of", "see ", "surname", "cl:", "old variant", "abbr", "used in")
 MAX_PHRASE_WORDS = 3
 MAX_HEADWORDS_PER_PHRASE = 4
-# Question frame and report-wide words: they would pull in every passage.
+# Question frame and report-wide words: they would pull in every passage. (The stored reports'
+# own city names are taken out of the question before translation: retrieval.build_query.)
 _ENGLISH_STOPWORDS = frozenset(
     """what which who whom how many much does do did is are was were be been being the a an of to in on for and or
     about with this that these those it its please tell me i you we they there their will would can could should
-    has have had by at from as into than year years zhangjiajie city government report last next plan plans
+    has have had by at from as into than year years city government report last next plan plans
     planned any some our your my if so not no yes also such more most other say says said done do get got make made
     new many lot lots way ways thing things""".split()
 )

@@ -89,10 +89,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from chatbot.core import open_chatbot
+    from chatbot.ui.strings import report_heading, t
 
     bot = open_chatbot(progress=True)
     history: list[Message] = []
-    print("张家界市2023年政府工作报告问答。输入问题，空行或 Ctrl-D 退出，/new 开始新对话。")
+    print(t("zh", "chat_banner", heading=report_heading("zh", bot.retriever.documents)[0]))
     while True:
         try:
             question = input("\n你> ").strip()
@@ -195,7 +196,7 @@ def _days(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m chatbot", description="Q&A over the Zhangjiajie 2023 government work report.")
+    parser = argparse.ArgumentParser(prog="python -m chatbot", description="Q&A over the government work reports in the store.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -206,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--backend", default=None, help="extractive (default), openai or ollama")
     ask.add_argument("--model", default=None)
     ask.add_argument("--history", type=Path, default=None, help='JSON file: [{"role": "user"|"assistant", "content": "..."}]')
-    ask.add_argument("--city", default=None, help="only the report of this city (as in its .meta.json, e.g. 张家界)")
+    ask.add_argument("--city", default=None, help="only the report of this city (as written in its .meta.json)")
     ask.add_argument("--year", type=int, default=None, help="only the report of this year")
     ask.add_argument("--source", default=None, help="only this document: its file name, or its path inside the ingested folder (sub/NAME.txt)")
     ask.set_defaults(func=cmd_ask)

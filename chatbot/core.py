@@ -120,18 +120,11 @@ class Chatbot:
             messages.append(Message(role=message.role, content=normalize_question(message.content)[: limit * 4]))
         return text, k, messages[-2 * self.settings.max_history_turns :] if self.settings.max_history_turns else []
 
-    def _base_year(self, question: str) -> int:
-        """今年 in "常德今年…" means the year of 常德's report when the store holds one city's report(s)."""
-        documents = self.retriever.documents
-        if len(documents) > 1:
-            from chatbot.routing import named_cities
+    def _base_year(self, question: str) -> int | None:
+        """The year 今年 means in this question: see chatbot/reports.py base_year."""
+        from chatbot.reports import base_year
 
-            cities = named_cities(question, documents)
-            if len(cities) == 1:
-                years = [int(m["year"]) for m in documents.values() if m.get("city") == cities[0] and m.get("year")]
-                if years:
-                    return max(years)
-        return self.settings.report_year
+        return base_year(question, self.retriever.documents, self.settings.report_year)
 
     def answerer(self, name: str | None = None, model: str | None = None) -> Answerer:
         """The answerer for a backend name (InputError for an unknown one), built once."""

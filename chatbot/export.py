@@ -100,7 +100,9 @@ def conversation_markdown(
 ) -> str:
     """A whole conversation as Markdown. `turns` are (question, answer or None if it failed)."""
     now = now or datetime.now(timezone.utc)
-    heading = title or ("张家界市2023年政府工作报告问答 — 对话记录" if lang == "zh" else "Zhangjiajie 2023 report Q&A — conversation")
+    # `title` names the report(s) (chatbot/ui/strings.py report_heading); the code names none
+    default = "政府工作报告问答" if lang == "zh" else "Government work report Q&A"
+    heading = f"{title or default} — " + ("对话记录" if lang == "zh" else "conversation")
     out = [f"# {escape_markdown(heading)}", "", f"_{now.strftime('%Y-%m-%d %H:%M UTC')}_", ""]
     for i, (question, answer) in enumerate(turns, 1):
         q_label = "问" if lang == "zh" else "Q"

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from pathlib import Path
 
 from chatbot.lexical import tokenize, words
 from chatbot.question.vocabulary import QUESTION_WORDS, RELATIVE_YEARS, TIME_FRAME
-from chatbot.textutil import compact
 from chatbot.types import Message
 
 LEXICON = Path(__file__).parent / "data" / "everyday_terms.tsv"
 
 
-def _load_lexicon(path: Path) -> dict[str, list[str]]:
+def load_lexicon(path: Path) -> dict[str, list[str]]:
+    """phrase<TAB>term,term lines (# comments): the everyday lexicon, or a report's own glossary."""
     terms: dict[str, list[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -29,7 +30,7 @@ def _load_lexicon(path: Path) -> dict[str, list[str]]:
     return terms
 
 
-EVERYDAY_TERMS: dict[str, list[str]] = _load_lexicon(LEXICON)
+EVERYDAY_TERMS: dict[str, list[str]] = load_lexicon(LEXICON)
 
 
 def _english_pattern(phrase: str) -> re.Pattern:
@@ -70,7 +71,10 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def resolve_relative_years(text: str, year: int) -> str:
+def resolve_relative_years(text: str, year: int | None) -> str:
+    """今年 → "<year>年"; unchanged when no year is known (an empty store, reports without a year)."""
+    if not year:
+        return text
     for pattern, delta in RELATIVE_YEARS:
         text = pattern.sub(f"{year + delta}年" if not pattern.pattern.startswith("\\b") else str(year + delta), text)
     return text
@@ -108,7 +112,9 @@ class DocumentExpander:
         present = set(terms)
         added: list[str] = []
         seen: set[tuple[str, ...]] = set()
-        for term in present:
+        # in the passage's order, not the set's: the result is stored at ingest, and a set's order
+        # changes with each process's hash seed (every re-ingest would rewrite every chunk)
+        for term in dict.fromkeys(terms):
             for needed, phrase_tokens in self._by_first_word.get(term, ()):
                 if phrase_tokens not in seen and needed <= present:
                     seen.add(phrase_tokens)
@@ -116,27 +122,20 @@ class DocumentExpander:
         return added
 
 
-PASSAGE_QUESTIONS = Path(__file__).parent / "data" / "passage_questions.tsv"
+@cache
+def _everyday_expander() -> DocumentExpander:
+    return DocumentExpander(EVERYDAY_TERMS)
 
 
-class PassageQuestions:
-    """Residents' questions written for passages of the report (doc2query), matched by an anchor.
+def passage_terms(index_text: str, glossary: dict[str, list[str]] | None = None) -> list[str]:
+    """A passage's BM25 terms as ingest stores them: its own words, then the everyday phrases of its report terms.
 
-    The anchor is a verbatim piece of the passage, so the questions follow the text
-    through any re-chunking; a passage that no longer contains it gets nothing.
+    Computed once at ingest (chunk metadata `terms`), not at every retriever load. `glossary`:
+    a report's own phrase → term entries (`NAME.terms.tsv` beside it), added to the lexicon's.
     """
-
-    def __init__(self, path: Path = PASSAGE_QUESTIONS) -> None:
-        self._entries: list[tuple[str, list[str]]] = []
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                anchor, _, questions = line.partition("\t")
-                if questions and not line.startswith("#"):
-                    self._entries.append((compact(anchor), [t for q in questions.split("|") for t in tokenize(q)]))
-
-    def __call__(self, text: str) -> list[str]:
-        body = compact(text)
-        return [token for anchor, tokens in self._entries if anchor in body for token in tokens]
+    own = tokenize(index_text)
+    expander = DocumentExpander({**EVERYDAY_TERMS, **glossary}) if glossary else _everyday_expander()
+    return own + expander(own)
 
 
 def looks_like_injection(text: str) -> bool:
@@ -207,4 +206,4 @@ def _cut(text: str) -> list[str]:
     return list(jieba.cut(text))
 
 
-__all__ = ["DocumentExpander", "PassageQuestions", "condense", "expansions", "is_followup", "looks_like_injection", "normalize_question", "resolve_relative_years", "words"]
+__all__ = ["DocumentExpander", "load_lexicon", "passage_terms", "condense", "expansions", "is_followup", "looks_like_injection", "normalize_question", "resolve_relative_years", "words"]

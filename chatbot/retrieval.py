@@ -23,7 +23,8 @@ from chatbot.bilingual import english_expansions
 from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
 from chatbot.lexical import LexicalIndex, tokenize
-from chatbot.query import EVERYDAY_TERMS, DocumentExpander, PassageQuestions, expansions, resolve_relative_years
+from chatbot.query import expansions, resolve_relative_years
+from chatbot.reports import base_year
 from chatbot.routing import stored_city_names
 from chatbot.settings import Settings
 from chatbot.store import ChunkStore
@@ -60,8 +61,8 @@ def build_query(
     already used the name to choose the report.
     """
     text = resolve_relative_years(question, year)
-    extra = expansion_terms(text, known)
     lexical_text = subjects.sub(" ", text) if subjects is not None else text
+    extra = expansion_terms(lexical_text, known)
     return Query(text=text, tokens=tokenize(lexical_text), expansion_tokens=[t for term in extra for t in tokenize(term)])
 
 
@@ -114,8 +115,6 @@ class Retriever:
         self._collection = None
         self._state = _Snapshot()
         self._query_cache: dict[str, list[float]] = {}
-        self._expander = DocumentExpander(EVERYDAY_TERMS)
-        self._questions = PassageQuestions()
         self.refresh(force=True)
 
     # --- state ------------------------------------------------------------
@@ -134,7 +133,10 @@ class Retriever:
             manifest = self.store.read_manifest()
             ids = [cid for entry in manifest.values() for cid in entry["ids"]]
             if not ids:
-                raise StoreNotReadyError("The store is empty. Run: python -m ingest")
+                raise StoreNotReadyError(
+                    "The store holds no report yet. Add one: python -m ingest FILE_OR_FOLDER "
+                    "(a NAME.meta.json beside each report gives its title, city and year)."
+                )
             chunks = self.store.get_chunks(self._collection, ids)
             missing = len(ids) - len(chunks)
             if missing:
@@ -144,18 +146,13 @@ class Retriever:
                 version=version,
                 ids=tuple(ordered),
                 pos={cid: i for i, cid in enumerate(ordered)},
-                lexical=LexicalIndex(
-                    ordered, [self._index_terms(chunks[c]["meta"].get("terms", "").split(), chunks[c]["text"]) for c in ordered]
-                ),
+                # the stored terms already hold the document-side expansions (ingest/pipeline.py)
+                lexical=LexicalIndex(ordered, [chunks[c]["meta"].get("terms", "").split() for c in ordered]),
                 chunks=chunks,
                 documents={source: entry["meta"] for source, entry in manifest.items()},
                 subjects=subject_pattern({source: entry["meta"] for source, entry in manifest.items()}),
             )
             logger.info("retriever loaded %s chunks from %s documents", len(ordered), len(manifest))
-
-    def _index_terms(self, terms: list[str], text: str) -> list[str]:
-        """A passage's BM25 terms: its own, the everyday phrases of its report terms, its residents' questions."""
-        return terms + self._expander(terms) + self._questions(text)
 
     @property
     def chunks(self) -> dict[str, dict]:
@@ -198,7 +195,7 @@ class Retriever:
         """`context`: the conversation's previous question, a weak BM25 hint for a follow-up."""
         self.refresh()
         state = self._state  # one consistent view, even if an ingest completes meanwhile
-        year = year or self.settings.report_year
+        year = year or base_year(question, state.documents, self.settings.report_year)
         query = build_query(question, year, state.lexical.has, state.subjects)
         if context:
             query.context_tokens = build_query(context, year, state.lexical.has, state.subjects).tokens
@@ -293,7 +290,8 @@ class Retriever:
 
     def expansion_terms(self, question: str) -> list[str]:
         """The words a search for `question` adds to it (see `expansion_terms`), for the answerer."""
-        return expansion_terms(resolve_relative_years(question, self.settings.report_year), self._state.lexical.has)
+        year = base_year(question, self._state.documents, self.settings.report_year)
+        return expansion_terms(resolve_relative_years(question, year), self._state.lexical.has)
 
     def idf(self, token: str) -> float:
         return self._state.lexical.idf(token)

@@ -14,7 +14,7 @@ Rules
   (`city_en`: Zhangjiajie). Region words that contain a city name without meaning it
   (湘西北, 湘南湘西) do not count. Two or more cities named (a comparison): no city filter.
 * Year: "2022年", "2022 年", "二〇二二年", or a bare 2022 in an English question. The core
-  resolves 今年/去年/明年 to years *before* routing (against `CHATBOT_REPORT_YEAR`), so "去年"
+  resolves 今年/去年/明年 to years *before* routing (against the stored report's year, `chatbot/reports.py`), so "去年"
   arrives here as "2022年". Two or more years named: no year filter.
 * Which report a year X means. The report of year Y reviews year Y−1 (一、Y−1年工作回顾:
   results, figures achieved) and plans year Y (二、Y年工作安排: targets, tasks). So:

@@ -1,9 +1,9 @@
 """Questions no passage of the report can answer, whatever the retrieval finds.
 
 A work report states a city's results and plans. It has no opinions to give or
-advice for one person ("我该不该在张家界买房？"), it cannot know today's weather
+advice for one person ("我该不该在这里买房？"), it cannot know today's weather
 or this week's prices, and it says nothing about a city it does not mention
-("常德市去年拆了多少违建？" against Zhangjiajie's report). Such questions share
+("常德市去年拆了多少违建？" against another city's report). Such questions share
 words with the report, so coverage scores alone would answer them with a
 near miss; these checks refuse them first, for every backend.
 """
@@ -34,13 +34,19 @@ def _prefectures() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(names, key=lambda pair: -len(pair[0])))
 
 
+# A city the question names is covered when the best passage names it. Any retrieved passage
+# was too loose: a report that names another city in passing (a brand, "异地…商会") answered
+# "<that city>今年GDP增长目标是多少？" from its own figures.
+MENTION_DEPTH = 1
+
+
 def other_cities(question: str, documents: dict[str, dict], passages: list[Passage]) -> list[str]:
-    """Cities the question names that are neither a stored report's city nor mentioned in the passages."""
+    """Cities the question names that are neither a stored report's city nor named in the best passage(s)."""
     own = stored_city_names(documents)
     text = unicodedata.normalize("NFKC", question)
     for alias in sorted(own, key=len, reverse=True):
         text = text.replace(alias, "□")
-    seen = "".join(p.text for p in passages)
+    seen = "".join(p.text for p in passages[:MENTION_DEPTH])
     found: list[str] = []
     for name, full in _prefectures():
         if name in text:

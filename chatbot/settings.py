@@ -83,9 +83,10 @@ class Settings(BaseSettings):
 
     # --- retrieval ---------------------------------------------------------
     top_k: int = Field(5, ge=1, le=20, validation_alias=_env("CHATBOT_TOP_K"), description="Passages given to the answer.")
-    report_year: int = Field(
-        2023, validation_alias=_env("CHATBOT_REPORT_YEAR"),
-        description="Year that 今年/this year means when no document is named (the report's year, not today).",
+    report_year: int | None = Field(
+        None, validation_alias=_env("CHATBOT_REPORT_YEAR"),
+        description="Override for the year 今年/this year means. Unset: the year of the stored report the question "
+        "names, else of the newest stored report (chatbot/reports.py base_year).",
     )
 
     # --- answering ---------------------------------------------------------
@@ -186,7 +187,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token", "api_keys",
-        "staff_password_hash", mode="before",
+        "staff_password_hash", "report_year", mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import DocumentError, StoreError
-from chatbot.lexical import tokenize
+from chatbot.query import load_lexicon, passage_terms
 from chatbot.settings import Settings
 from chatbot.safetext import escape_controls
 from chatbot.store import ChunkStore, ingest_lock
@@ -106,12 +106,24 @@ class IngestSummary:
 def prepare_chunks(doc: SourceDocument, settings: Settings) -> list[Chunk]:
     sentences, _ = outline(repair(doc.pages), doc.meta.get("continues_heading"))
     chunks = build_chunks(sentences, doc.source, settings.chunk_tokens, settings.tokenizer_encoding)
+    glossary = report_glossary(doc)
     for chunk in chunks:
-        chunk.meta = chunk_metadata(chunk, doc)
+        chunk.meta = chunk_metadata(chunk, doc, glossary)
     return chunks
 
 
-def chunk_metadata(chunk: Chunk, doc: SourceDocument) -> dict:
+def report_glossary(doc: SourceDocument) -> dict[str, list[str]]:
+    """The report's own optional glossary, `NAME.terms.tsv` beside `NAME.txt` (same format as the lexicon)."""
+    path = doc.path.with_name(doc.path.stem + ".terms.tsv")
+    if not path.is_file():
+        return {}
+    try:
+        return load_lexicon(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"{path}: cannot read the glossary ({exc}).") from exc
+
+
+def chunk_metadata(chunk: Chunk, doc: SourceDocument, glossary: dict[str, list[str]] | None = None) -> dict:
     meta: dict = {
         "source": doc.source,
         "title": doc.title,
@@ -120,7 +132,7 @@ def chunk_metadata(chunk: Chunk, doc: SourceDocument) -> dict:
         "end": chunk.end,
         "index": chunk.index,
         "tokens": chunk.tokens,
-        "terms": " ".join(tokenize(chunk.index_text)),
+        "terms": " ".join(passage_terms(chunk.index_text, glossary)),  # with expansions: see passage_terms
     }
     for key in ("city", "year"):
         if doc.meta.get(key) is not None:

@@ -239,7 +239,7 @@ def test_language_examples_and_new_conversation(app: AppTest) -> None:
     assert not app.exception
     assert app.title[0].value.startswith("Zhangjiajie")
     assert app.chat_input(key="w_chat").placeholder.startswith("Ask")
-    example = [b for b in app.button if b.label == "What is the GDP growth target for 2023?"]
+    example = [b for b in app.button if b.label == "What is this year's GDP growth target?"]
     example[0].click().run()
     assert not app.exception
     assert [m.value for m in app.markdown if "7\\.5%" in m.value]

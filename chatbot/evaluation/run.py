@@ -77,12 +77,13 @@ def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: 
 def retrieval_rows(bot: Chatbot, items: list[QAItem], mode: str) -> list[dict]:
     """Retrieval-only rows for a baseline: ranking metrics, no answers."""
     from chatbot.query import condense, resolve_relative_years
+    from chatbot.reports import base_year
 
     rows = []
     for item in items:
         if not (item.answerable and item.evidence):
             continue
-        question = resolve_relative_years(condense(item.question, item.history), bot.settings.report_year)
+        question = resolve_relative_years(condense(item.question, item.history), base_year(item.question, bot.retriever.documents, bot.settings.report_year))
         ranked = bot.search(question, item.history, RANK_DEPTH, mode=mode)  # type: ignore[arg-type]
         rows.append({"answerable": True, "evidence": item.evidence, "rank": evidence_rank([p.text for p in ranked], item.evidence, RANK_DEPTH),
                      "keywords": [], "keywords_ok": False, "citation_ok": False, "sentence_verified": [], "refused": False})

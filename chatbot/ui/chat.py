@@ -13,7 +13,7 @@ import logging
 import streamlit as st
 
 from chatbot.core import Chatbot
-from chatbot.errors import ChatbotError, InputError
+from chatbot.errors import ChatbotError, InputError, StoreNotReadyError
 from chatbot.export import conversation_markdown, escape_markdown
 from chatbot.feedback import FeedbackStore
 from chatbot.ratelimit import SlidingWindow
@@ -22,7 +22,7 @@ from chatbot.types import Answer, Passage
 from chatbot.ui.resources import feedback_store, load_chatbot, public_choice, public_health, staff_chatbot
 from chatbot.ui.state import SessionState, Turn, get_session
 from chatbot.ui.streaming import StreamedText
-from chatbot.ui.strings import EXAMPLES, LANGS, t
+from chatbot.ui.strings import EXAMPLES, LANGS, report_heading, t
 from chatbot.ui.views import render_answer, render_standalone, render_turn
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,8 @@ def sidebar(session: SessionState, bot: Chatbot | None, settings: Settings) -> N
 
         turns = [(turn.question, turn.answer) for turn in session.turns if turn.error is None]
         st.download_button(
-            t(lang, "export_chat"), data=conversation_markdown(turns, lang=lang), file_name="conversation.md",
+            t(lang, "export_chat"), file_name="conversation.md",
+            data=conversation_markdown(turns, lang=lang, title=report_heading(lang, bot.retriever.documents if bot else {})[0]),
             mime="text/markdown", key="w_export_chat", icon=":material/download:", disabled=not turns, width="stretch",
         )
 
@@ -164,17 +165,20 @@ def main() -> None:
     data_dir = str(settings.data_dir)
 
     bot: Chatbot | None = None
+    empty = False  # no report ingested: say how to add one
     try:
         with st.spinner(t(session.lang, "loading")):
             bot = load_chatbot(data_dir)
-    except Exception:  # noqa: BLE001 - the detail (paths, hosts) is for the log and the staff page
+    except Exception as exc:  # noqa: BLE001 - the detail (paths, hosts) is for the log and the staff page
+        empty = isinstance(exc, StoreNotReadyError)
         logger.exception("cannot load the chatbot")
 
     sidebar(session, bot, settings)
     lang = session.lang
-    st.title(t(lang, "title"))
+    heading, intro = report_heading(lang, bot.retriever.documents if bot is not None else {})  # from the reports' metadata
+    st.title(escape_markdown(heading))
     if bot is None:
-        st.error(t(lang, "store_error"))
+        st.error(intro if empty else t(lang, "store_error"))
         return
     try:
         store: FeedbackStore | None = feedback_store(data_dir)
@@ -184,7 +188,7 @@ def main() -> None:
     docs = document_loader(bot)
 
     if not session.turns:
-        st.caption(t(lang, "intro"))
+        st.caption(escape_markdown(intro))
     for turn in session.turns:
         render_turn(turn, session, lang, docs, store)
 

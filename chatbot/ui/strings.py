@@ -1,6 +1,14 @@
-"""Every string of the UI, in one dict per language. `t(lang, key, **values)` looks one up."""
+"""Every string of the UI, in one dict per language. `t(lang, key, **values)` looks one up.
+
+Nothing here names a report: the title and intro are filled from the stored documents'
+metadata by `report_heading` (one report by name, several listed, none with how to add one).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+
+from chatbot.reports import report_name, report_title
 
 LANGS = {"zh": "中文", "en": "English"}
 
@@ -8,14 +16,19 @@ EXAMPLES = [
     "送快递的小哥有没有工伤保障？",
     "今年GDP增长目标是多少？",
     "孩子放学后学校管不管？",
-    "What is the GDP growth target for 2023?",
+    "What is this year's GDP growth target?",
 ]
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
-        "page_title": "张家界政府工作报告问答",
-        "title": "张家界市2023年政府工作报告问答",
-        "intro": "根据《2023年张家界市政府工作报告》（第2版）回答问题，每句话都标注出处 [n]，可以点开原文核对。",
+        "page_title": "政府工作报告问答",
+        "title": "{report}政府工作报告问答",
+        "title_many": "政府工作报告问答（{n} 份报告）",
+        "title_none": "政府工作报告问答",
+        "intro": "根据《{title}》回答问题，每句话都标注出处 [n]，可以点开原文核对。",
+        "intro_many": "知识库中有 {n} 份报告：{titles}。问题提到城市或年份时，只检索对应的报告；每句话都标注出处 [n]，可以点开原文核对。",
+        "intro_none": "知识库中还没有报告。请先导入：python -m ingest 报告文件或文件夹（每份报告旁放一个同名 .meta.json，写明标题、城市和年份）。",
+        "chat_banner": "{heading}。输入问题，空行或 Ctrl-D 退出，/new 开始新对话。",
         "placeholder": "输入你的问题……",
         "loading": "正在加载报告索引（首次启动需要建立索引，约十几秒）……",
         "thinking": "正在检索报告……",
@@ -97,9 +110,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "recent_feedback": "最近的反馈",
     },
     "en": {
-        "page_title": "Zhangjiajie report Q&A",
-        "title": "Zhangjiajie 2023 Government Work Report Q&A",
-        "intro": "Answers come from the Zhangjiajie 2023 government work report (page 2). Every sentence cites its source [n]; open it to check.",
+        "page_title": "Government work report Q&A",
+        "title": "{report} Government Work Report Q&A",
+        "title_many": "Government Work Reports Q&A ({n} reports)",
+        "title_none": "Government Work Report Q&A",
+        "intro": "Answers come from the {title}. Every sentence cites its source [n]; open it to check.",
+        "intro_many": "The knowledge base holds {n} reports: {titles}. A question naming a city or a year searches that report only. Every sentence cites its source [n]; open it to check.",
+        "intro_none": "The knowledge base holds no report yet. Add one: python -m ingest FILE_OR_FOLDER (with a NAME.meta.json beside each report giving its title, city and year).",
+        "chat_banner": "{heading}. Type a question; an empty line or Ctrl-D quits, /new starts over.",
         "placeholder": "Ask a question…",
         "loading": "Loading the report index (the first start builds it, about ten seconds)…",
         "thinking": "Searching the report…",
@@ -185,3 +203,14 @@ def t(lang: str, key: str, **values: object) -> str:
     table = STRINGS.get(lang, STRINGS["zh"])
     text = table.get(key) or STRINGS["zh"][key]
     return text.format(**values) if values else text
+
+
+def report_heading(lang: str, documents: Mapping[str, Mapping]) -> tuple[str, str]:
+    """(title, intro) for the stored reports, from their metadata only."""
+    metas = list(documents.values())
+    if not metas:
+        return t(lang, "title_none"), t(lang, "intro_none")
+    if len(metas) == 1:
+        return t(lang, "title", report=report_name(metas[0], lang)), t(lang, "intro", title=report_title(metas[0], lang))
+    titles = ("; " if lang == "en" else "；").join(report_title(m, lang) for m in metas)
+    return t(lang, "title_many", n=len(metas)), t(lang, "intro_many", n=len(metas), titles=titles)
