@@ -131,7 +131,7 @@ RULES: tuple[Rule, ...] = (
                     r"(?:你|您)(?:个人)?(?:觉得|认为|怎么看|看来|的看法|的意见|推荐|建议我)|"
                     r"\bshould i\b|\bdo you think\b|\bin your (?:opinion|view)\b|\byour (?:opinion|view)\b|"
                     r"\bwould you recommend\b|\bis it worth\b", re.I),
-         _never, "opinion", "scope", "我该不该在张家界买房？", "你觉得张家界空气好不好？在全省排第几？", group="alone"),
+         _never, "opinion", "scope", "我该不该在这里买房？", "你觉得这里空气好不好？在全省排第几？", group="alone"),
     Rule("real_time",
          re.compile(r"这周|本周|今天|明天|后天|最近几天|这几天|实时|现在(?:的)?(?:门票|票价|价格|天气|排队)|"
                     r"\btoday\b|\btomorrow\b|\bthis week\b|\bright now\b", re.I),
