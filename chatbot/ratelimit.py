@@ -28,5 +28,9 @@ class SlidingWindow:
         self._stamps.append(now)
         return 0.0
 
+    def idle_since(self, now: float) -> float:
+        """Seconds since the last counted event (infinite when none is counted)."""
+        return now - self._stamps[-1] if self._stamps else math.inf
+
 
 __all__ = ["SlidingWindow"]

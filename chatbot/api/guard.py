@@ -12,14 +12,13 @@
 from __future__ import annotations
 
 import hmac
-import math
 import threading
 import time
-from collections import deque
 
 from starlette.requests import Request
 
 from chatbot.api.errors import ApiError
+from chatbot.ratelimit import SlidingWindow
 
 WINDOW_SECONDS = 60.0
 
@@ -52,12 +51,12 @@ def authorize(request: Request, keys: list[str]) -> str:
 
 
 class RateLimiter:
-    """At most `per_minute` requests per identity in any 60-second window."""
+    """At most `per_minute` requests per identity in any 60-second window (one `SlidingWindow` each)."""
 
     def __init__(self, per_minute: int, *, clock=time.monotonic) -> None:
         self.per_minute = per_minute
         self._clock = clock
-        self._seen: dict[str, deque[float]] = {}
+        self._seen: dict[str, SlidingWindow] = {}
         self._lock = threading.Lock()
         self._pruned_at = clock()
 
@@ -65,25 +64,22 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             self._forget_idle(now)
-            stamps = self._seen.setdefault(identity, deque())
-            while stamps and now - stamps[0] >= WINDOW_SECONDS:
-                stamps.popleft()
-            if len(stamps) >= self.per_minute:
-                retry = max(1, math.ceil(WINDOW_SECONDS - (now - stamps[0])))
-                raise ApiError(
-                    429,
-                    f"Rate limit reached: {self.per_minute} requests per minute. Try again in {retry} s.",
-                    code="rate_limit_exceeded",
-                    headers={"Retry-After": str(retry)},
-                )
-            stamps.append(now)
+            window = self._seen.setdefault(identity, SlidingWindow(self.per_minute, WINDOW_SECONDS))
+            retry = window.acquire(now)
+        if retry:
+            raise ApiError(
+                429,
+                f"Rate limit reached: {self.per_minute} requests per minute. Try again in {retry:.0f} s.",
+                code="rate_limit_exceeded",
+                headers={"Retry-After": f"{retry:.0f}"},
+            )
 
     def _forget_idle(self, now: float) -> None:
         """Once a window, drop identities idle for a window, so many client addresses cannot grow memory."""
         if now - self._pruned_at < WINDOW_SECONDS:
             return
         self._pruned_at = now
-        idle = [who for who, stamps in self._seen.items() if not stamps or now - stamps[-1] >= WINDOW_SECONDS]
+        idle = [who for who, window in self._seen.items() if window.idle_since(now) >= WINDOW_SECONDS]
         for who in idle:
             del self._seen[who]
 
