@@ -173,6 +173,7 @@ def main() -> None:
     sidebar(session, bot, settings)
     lang = session.lang
     st.title(t(lang, "title"))
+    st.toggle(t(lang, "large_text"), value=session.large_text, key="w_large", on_change=session.toggle_large_text)
     if bot is None:
         st.error(t(lang, "store_error"))
         return

@@ -69,10 +69,14 @@ def passage_html(text: str, quote: str) -> str:
     )
 
 
-def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, title: str = "") -> str:
-    """The whole document in reading order; the cited chunk boxed, its quote marked and anchored."""
+def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, title: str = "", label: str = "") -> str:
+    """The whole document in reading order; the cited chunk boxed, its quote marked and anchored.
+
+    The scrolling box is a labelled, focusable region, so keyboard users can scroll it too.
+    """
+    aria = f' aria-label="{esc(label or title)}"' if (label or title) else ""
     parts = [
-        f'<div id="{DOC_ID}" style="max-height:65vh;overflow-y:auto;padding:0 .5rem;'
+        f'<div id="{DOC_ID}" role="region" tabindex="0"{aria} style="max-height:65vh;overflow-y:auto;padding:0 .5rem;'
         'line-height:1.8;font-size:0.97rem;word-break:break-word;overflow-wrap:anywhere">'
     ]
     if title:
@@ -86,7 +90,7 @@ def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, tit
             parts.append("</p>")
             open_paragraph = False
         if chunk.section and chunk.section != last_section:
-            parts.append(f'<p style="margin:1rem 0 .3rem 0;color:#555;font-weight:600;font-size:.9rem">{esc(chunk.section)}</p>')
+            parts.append(f'<p style="margin:1rem 0 .3rem 0;color:#4b5058;font-weight:600;font-size:.9rem">{esc(chunk.section)}</p>')
         last_section, last_end = chunk.section, chunk.end
         if not open_paragraph:
             parts.append('<p style="margin:.3rem 0">')

@@ -137,7 +137,7 @@ def open_full_text(citation: Citation, lang: str, docs: DocumentLoader) -> None:
         where = " · ".join(x for x in (citation.section, page_label(citation.page, lang)) if x)
         st.caption(escape_markdown(f"[{citation.n}] {where}") + " — " + t(lang, "full_text_caption"))
         # Every piece of document text inside is html.escape'd (safe_html); the script is a constant.
-        st.html(document_html(chunks, citation.chunk_id, citation.quote, title=title) + SCROLL_SCRIPT, unsafe_allow_javascript=True)
+        st.html(document_html(chunks, citation.chunk_id, citation.quote, title=title, label=t(lang, "full_text_region")) + SCROLL_SCRIPT, unsafe_allow_javascript=True)
 
     st.dialog(t(lang, "full_text_title"), width="large")(body)()
 
