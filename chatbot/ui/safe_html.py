@@ -44,8 +44,8 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     return positions[j], positions[j + len(squashed_quote) - 1] + 1
 
 
-def highlight(text: str, quote: str, *, mark_id: str | None = None) -> str:
-    """`text` escaped, with `quote` wrapped in <mark> (if it is found)."""
+def highlight(text: str, quote: str, *, mark_id: str | None = None, focus: str = "") -> str:
+    """`text` escaped, with `quote` wrapped in <mark> (if it is found) and `focus` emphasised inside it."""
     span = find_quote(text, quote)
     if span is None:
         return esc(text)
@@ -54,17 +54,32 @@ def highlight(text: str, quote: str, *, mark_id: str | None = None) -> str:
     return (
         esc(text[:start])
         + f'<mark{id_attr} style="background:#ffe58f;color:inherit;padding:0 .1em;border-radius:2px">'
-        + esc(text[start:end])
+        + _emphasise(text[start:end], focus)
         + "</mark>"
         + esc(text[end:])
     )
 
 
-def passage_html(text: str, quote: str) -> str:
-    """A citation card's passage: the chunk text with the cited sentence highlighted."""
+def _emphasise(quote: str, focus: str) -> str:
+    """`quote` escaped, with the answer's own clause (`focus`, if it is inside) in bold on a deeper yellow."""
+    span = find_quote(quote, focus) if focus and focus.strip() != quote.strip() else None
+    if span is None:
+        return esc(quote)
+    start, end = span
+    return (
+        esc(quote[:start])
+        + '<strong style="background:#fadb14;color:inherit">'
+        + esc(quote[start:end])
+        + "</strong>"
+        + esc(quote[end:])
+    )
+
+
+def passage_html(text: str, quote: str, focus: str = "") -> str:
+    """A citation card's passage: the chunk text with the cited sentence highlighted, the answering clause in bold."""
     return (
         '<div style="font-size:0.95rem;line-height:1.75;word-break:break-word;overflow-wrap:anywhere">'
-        + highlight(text, quote)
+        + highlight(text, quote, focus=focus)
         + "</div>"
     )
 
