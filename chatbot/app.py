@@ -24,6 +24,7 @@ if str(_ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from chatbot.settings import get_settings  # noqa: E402
+from chatbot.ui.page_style import apply_page_style  # noqa: E402
 from chatbot.ui.resources import note_staff_page_off  # noqa: E402
 from chatbot.ui.state import get_session  # noqa: E402
 from chatbot.ui.strings import t  # noqa: E402
@@ -31,13 +32,15 @@ from chatbot.ui.strings import t  # noqa: E402
 
 def main() -> None:
     st.set_page_config(page_title=t("zh", "page_title"), page_icon="📄", layout="centered")
-    lang = get_session().lang
+    session = get_session()
+    lang = session.lang
     pages = [st.Page("ui/pages/chat.py", title=t(lang, "nav_chat"), icon=":material/chat:", default=True)]
     if get_settings().staff_password_hash is not None:
         pages.append(st.Page("ui/pages/staff.py", title=t(lang, "nav_staff"), icon=":material/badge:", url_path="staff"))
     else:
         note_staff_page_off()
     st.navigation(pages).run()
+    apply_page_style(session)  # after the page, which may just have switched the language
 
 
 main()

@@ -6,23 +6,16 @@ Screenshots at desktop (1280) and phone (390) width go to tests/artifacts/
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from chatbot.staff_auth import hash_password
 from tests.fakes.listener import Listener
-from tests.fakes.processes import stop
+from tests.fakes.streamlit_app import clean_env, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -38,49 +31,16 @@ except ImportError:
     pytest.skip("the playwright Python package is missing (pip install playwright; the browser is Debian's chromium)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("browser-store")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATBOT_", "OPENAI_", "OLLAMA_", "CHROMA_"))}
     # the operator's settings: a canary key and one model choice (no base URL), and a staff password
-    env.update({
-        "CHATBOT_DATA_DIR": str(data_dir), "CHATBOT_BACKEND": "extractive", "PYTHONWARNINGS": "ignore",
-        "OPENAI_API_KEY": CANARY_KEY, "CHATBOT_PUBLIC_BACKENDS": "extractive,openai:canary-model",
-        "CHATBOT_STAFF_PASSWORD_HASH": hash_password(STAFF_PASSWORD), "CHATBOT_CONNECT_TIMEOUT": "1",
-    })
-    # build the store first, so the page does not wait for the ingest
-    subprocess.run([sys.executable, "-c", "from chatbot.core import open_chatbot; open_chatbot()"], cwd=ROOT, env=env, check=True, timeout=180)
-    port = _free_port()
-    log = (tmp_path_factory.mktemp("browser-log") / "streamlit.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "chatbot/app.py", "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    env = clean_env(
+        CHATBOT_DATA_DIR=str(tmp_path_factory.mktemp("browser-store")), CHATBOT_BACKEND="extractive", PYTHONWARNINGS="ignore",
+        OPENAI_API_KEY=CANARY_KEY, CHATBOT_PUBLIC_BACKENDS="extractive,openai:canary-model",
+        CHATBOT_STAFF_PASSWORD_HASH=hash_password(STAFF_PASSWORD), CHATBOT_CONNECT_TIMEOUT="1",
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not start:\n" + Path(log.name).read_text(encoding="utf-8")[-3000:])
-            time.sleep(0.3)
+    with streamlit_app(env, tmp_path_factory.mktemp("browser-log")) as url:
         yield url
-    finally:
-        stop(proc)
-        log.close()
 
 
 def _ask_and_open(page: Page, url: str, name: str) -> None:

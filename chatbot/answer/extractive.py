@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.backends.base import Backend
 from chatbot.lexical import posseg_lock, tokenize
@@ -147,7 +148,10 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]
     chosen.sort(key=lambda row: (row[2], row[3]))
-    parts = [_cite(sentence, n) for _, _, n, _, sentence in chosen]
+    # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote
+    spans = focus([(row[2], row[4]) for row in chosen], lambda text: _coverage(set(tokenize(text)), weights, total),
+                  asks_figure=bool(kinds or _ASKS_FIGURE.search(question)))
+    parts = [_cite(text, n) for n, text in spans]
     prefix = "According to the report: " if is_english(question) else ""
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
 

@@ -177,6 +177,7 @@ def main() -> None:
     lang = session.lang
     heading, intro = report_heading(lang, bot.retriever.documents if bot is not None else {})  # from the reports' metadata
     st.title(escape_markdown(heading))
+    st.toggle(t(lang, "large_text"), value=session.large_text, key="w_large", on_change=session.toggle_large_text)
     if bot is None:
         st.error(intro if empty else t(lang, "store_error"))
         return

@@ -45,8 +45,8 @@ def find_quote(text: str, quote: str) -> tuple[int, int] | None:
     return positions[j], positions[j + len(squashed_quote) - 1] + 1
 
 
-def highlight(text: str, quote: str, *, mark_id: str | None = None) -> str:
-    """`text` escaped, with `quote` wrapped in <mark> (if it is found)."""
+def highlight(text: str, quote: str, *, mark_id: str | None = None, focus: str = "") -> str:
+    """`text` escaped, with `quote` wrapped in <mark> (if it is found) and `focus` emphasised inside it."""
     span = find_quote(text, quote)
     if span is None:
         return esc(text)
@@ -55,25 +55,44 @@ def highlight(text: str, quote: str, *, mark_id: str | None = None) -> str:
     return (
         esc(text[:start])
         + f'<mark{id_attr} style="background:#ffe58f;color:inherit;padding:0 .1em;border-radius:2px">'
-        + esc(text[start:end])
+        + _emphasise(text[start:end], focus)
         + "</mark>"
         + esc(text[end:])
     )
 
 
-def passage_html(text: str, quote: str) -> str:
-    """A citation card's passage: the chunk text with the cited sentence highlighted."""
+def _emphasise(quote: str, focus: str) -> str:
+    """`quote` escaped, with the answer's own clause (`focus`, if it is inside) in bold on a deeper yellow."""
+    span = find_quote(quote, focus) if focus and focus.strip() != quote.strip() else None
+    if span is None:
+        return esc(quote)
+    start, end = span
+    return (
+        esc(quote[:start])
+        + '<strong style="background:#fadb14;color:inherit">'
+        + esc(quote[start:end])
+        + "</strong>"
+        + esc(quote[end:])
+    )
+
+
+def passage_html(text: str, quote: str, focus: str = "") -> str:
+    """A citation card's passage: the chunk text with the cited sentence highlighted, the answering clause in bold."""
     return (
         '<div style="font-size:0.95rem;line-height:1.75;word-break:break-word;overflow-wrap:anywhere">'
-        + highlight(text, quote)
+        + highlight(text, quote, focus=focus)
         + "</div>"
     )
 
 
-def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, title: str = "") -> str:
-    """The whole document in reading order; the cited chunk boxed, its quote marked and anchored."""
+def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, title: str = "", label: str = "") -> str:
+    """The whole document in reading order; the cited chunk boxed, its quote marked and anchored.
+
+    The scrolling box is a labelled, focusable region, so keyboard users can scroll it too.
+    """
+    aria = f' aria-label="{esc(label or title)}"' if (label or title) else ""
     parts = [
-        f'<div id="{DOC_ID}" style="max-height:65vh;overflow-y:auto;padding:0 .5rem;'
+        f'<div id="{DOC_ID}" role="region" tabindex="0"{aria} style="max-height:65vh;overflow-y:auto;padding:0 .5rem;'
         'line-height:1.8;font-size:0.97rem;word-break:break-word;overflow-wrap:anywhere">'
     ]
     if title:
@@ -87,7 +106,7 @@ def document_html(chunks: list[Passage], cited_chunk_id: str, quote: str, *, tit
             parts.append("</p>")
             open_paragraph = False
         if chunk.section and chunk.section != last_section:
-            parts.append(f'<p style="margin:1rem 0 .3rem 0;color:#555;font-weight:600;font-size:.9rem">{esc(chunk.section)}</p>')
+            parts.append(f'<p style="margin:1rem 0 .3rem 0;color:#4b5058;font-weight:600;font-size:.9rem">{esc(chunk.section)}</p>')
         last_section, last_end = chunk.section, chunk.end
         if not open_paragraph:
             parts.append('<p style="margin:.3rem 0">')

@@ -47,6 +47,7 @@ class SessionState:
     turns: list[Turn] = field(default_factory=list)
     pending_question: str | None = None
     lang: str = "zh"
+    large_text: bool = False  # the large-text mode, switched from the chat page
     choice: str = "extractive"  # the label of one of the operator's public choices
     top_k: int = 5
     conversation: int = 0  # bumped by "new conversation"
@@ -72,6 +73,9 @@ class SessionState:
             messages.append(Message(role="user", content=turn.question))
             messages.append(Message(role="assistant", content=turn.answer.answer))
         return messages
+
+    def toggle_large_text(self) -> None:
+        self.large_text = not self.large_text
 
     def new_conversation(self) -> None:
         self.turns.clear()

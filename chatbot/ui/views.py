@@ -8,6 +8,7 @@ through `escape_markdown` in Markdown or through `safe_html` (html.escape) in
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -124,7 +125,9 @@ def render_card(turn: Turn, citation: Citation, passage: Passage | None, lang: s
     where = " · ".join(x for x in (citation.section, page_label(citation.page, lang)) if x)
     st.markdown(f"**\\[{citation.n}\\]** " + escape_markdown(where))
     text = passage.text if passage is not None else citation.quote
-    st.html(passage_html(text, citation.quote))
+    # the answer's own words for this citation (a clause of the quote, when the answer is one)
+    focus = "".join(s.text for s in turn.answer.sentences if citation.n in s.citations) if turn.answer else ""
+    st.html(passage_html(text, citation.quote, focus=re.sub(r"\[\d+\]|[。！？]$", "", focus)))
     if st.button(t(lang, "open_full"), key=f"open-{turn.id}-{citation.n}", icon=":material/menu_book:"):
         open_full_text(citation, lang, docs)
 
@@ -140,7 +143,7 @@ def open_full_text(citation: Citation, lang: str, docs: DocumentLoader) -> None:
         where = " · ".join(x for x in (citation.section, page_label(citation.page, lang)) if x)
         st.caption(escape_markdown(f"[{citation.n}] {where}") + " — " + t(lang, "full_text_caption"))
         # Every piece of document text inside is html.escape'd (safe_html); the script is a constant.
-        st.html(document_html(chunks, citation.chunk_id, citation.quote, title=title) + SCROLL_SCRIPT, unsafe_allow_javascript=True)
+        st.html(document_html(chunks, citation.chunk_id, citation.quote, title=title, label=t(lang, "full_text_region")) + SCROLL_SCRIPT, unsafe_allow_javascript=True)
 
     st.dialog(t(lang, "full_text_title"), width="large")(body)()
 

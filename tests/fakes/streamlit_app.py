@@ -1,0 +1,61 @@
+"""Start the real app (`streamlit run chatbot/app.py`) on a free local port for browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.fakes.processes import stop
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without the operator's settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATBOT_", "OPENAI_", "OLLAMA_", "CHROMA_"))}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def streamlit_app(env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """Build the store first (so the page does not wait for the ingest), then serve the app; yields its URL."""
+    subprocess.run([sys.executable, "-c", "from chatbot.core import open_chatbot; open_chatbot()"], cwd=ROOT, env=env, check=True, timeout=180)
+    port = _free_port()
+    log_path = log_dir / "streamlit.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "chatbot/app.py", "--server.port", str(port), "--server.headless", "true",
+             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                        if response.status == 200:
+                            break
+                except OSError:
+                    pass
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    raise RuntimeError("streamlit did not start:\n" + log_path.read_text(encoding="utf-8")[-3000:])
+                time.sleep(0.3)
+            yield url
+        finally:
+            stop(proc)
