@@ -17,7 +17,6 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
@@ -120,13 +119,6 @@ def close_client(client: chromadb.ClientAPI) -> None:
     close = getattr(client, "close", None)
     if callable(close):
         close()
-
-
-@dataclass
-class StoredChunk:
-    id: str
-    text: str
-    meta: dict
 
 
 class ChunkStore:

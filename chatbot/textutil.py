@@ -28,9 +28,6 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out if text[s:e].strip()]
 
 
-def sentences(text: str) -> list[str]:
-    return [text[s:e] for s, e in split_sentences(text)]
-
 
 def figures(text: str) -> list[tuple[float, bool, str]]:
     """Numbers in a text as (value, is_percent, as written), with 万/亿 and widths normalised.

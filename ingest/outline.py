@@ -17,7 +17,6 @@ from ingest.repair import Paragraph
 
 PATH_SEPARATOR = " › "
 _LEAD = re.compile(r"^[\u4e00-\u9fff]{4,11}。$")
-LEAD_MAX_CHARS = 11  # the longest lead in the 2023 report is 11 characters
 
 
 @dataclass

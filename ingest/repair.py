@@ -136,7 +136,3 @@ def repair(pages: list[tuple[int | None, str]]) -> list[Paragraph]:
         i += 1
     flush()
     return paragraphs
-
-
-def clean_text(paragraphs: list[Paragraph]) -> str:
-    return "\n\n".join(p.text for p in paragraphs)
