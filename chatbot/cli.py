@@ -269,3 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:  # noqa: BLE001 - a bug: one line for the user, the traceback in the log
+        logging.getLogger("chatbot.cli").exception("unexpected error")
+        _say("error: an internal error occurred; run with -v for details.", sys.stderr)
+        return 1

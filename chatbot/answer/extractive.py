@@ -150,7 +150,7 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     chosen.sort(key=lambda row: (row[2], row[3]))
     # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote
     spans = focus([(row[2], row[4]) for row in chosen], lambda text: _coverage(set(tokenize(text)), weights, total),
-                  asks_figure=bool(kinds or _ASKS_FIGURE.search(question)))
+                  asks_figure=bool(selecting or fallback))
     parts = [_cite(text, n) for n, text in spans]
     prefix = "According to the report: " if is_english(question) else ""
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
