@@ -358,6 +358,7 @@ def test_staff_review_and_purge_feedback(operator_env) -> None:
 def test_the_whole_answer_deadline_shows_its_message_on_a_slow_model(operator_env, monkeypatch) -> None:
     """A model server that accepts the question and then says nothing: at the deadline the visitor
     gets the offline answer and a plain notice, with no address in it."""
+    from chatbot.ui.resources import load_chatbot, public_health
     from tests.fakes.llm_servers import FakeOpenAIServer
 
     with FakeOpenAIServer(mode="slow", delay=30) as slow:
@@ -365,12 +366,16 @@ def test_the_whole_answer_deadline_shows_its_message_on_a_slow_model(operator_en
         monkeypatch.setenv("CHATBOT_REQUEST_TIMEOUT", "1")
         monkeypatch.setenv("CHATBOT_READ_TIMEOUT", "60")
         get_settings.cache_clear()
+        load_chatbot.clear()  # the process-wide Chatbot of earlier tests carries their settings
+        public_health.clear()
         at = start()
         run(at.selectbox(key="w_choice").set_value("openai:canary-model"))
         run(at.chat_input(key="w_chat").set_value("今年GDP增长目标是多少？"))
-        assert slow.requests, "the question never reached the model"
+        assert [r for r in slow.requests if r.path.endswith("/chat/completions")], "the question never reached the model"
         address = slow.base_url
     warnings = " ".join(w.value for w in at.warning)
     assert "模型回答超时" in warnings, warnings
     assert "127.0.0.1" not in page_text(at) and address not in page_text(at)
     assert [m.value for m in at.markdown if "7\\.5%" in m.value], "the offline answer is missing"
+    load_chatbot.clear()  # later tests get a Chatbot with their own settings
+    public_health.clear()

@@ -98,7 +98,8 @@ def test_report_shows_safety_the_unflagged_answers_and_backends_side_by_side():
 
 def test_eval_compares_two_backends_on_the_same_items(shared_bot, tmp_path):
     """--compare: the extractive answerer and an OpenAI-compatible server (a local fake that invents a
-    figure the report does not hold) side by side; the invented answers are wrong but flagged."""
+    figure the report does not hold) side by side; the invented answers are replaced by the checked
+    offline answer, flagged as fallbacks, so none of them is an unflagged wrong answer."""
     from chatbot.core import Chatbot
     from chatbot.evaluation.run import evaluate
     from chatbot.settings import Settings
@@ -118,8 +119,8 @@ def test_eval_compares_two_backends_on_the_same_items(shared_bot, tmp_path):
     assert "items" not in runs["extractive/None"] and len(report["items"]) == 3  # the main run's rows are kept once
     llm = runs["openai/fake-model"]
     assert llm["n"] == 3 and [r["id"] for r in llm["items"]] == [r["id"] for r in report["items"]]
-    assert all("99.9%" in r["answer"] and not r["refused"] and r["flagged"] for r in llm["items"]), llm["items"]
-    assert llm["answer"]["keyword_accuracy"] == 0.0 and llm["safety"]["unflagged_wrong"] == 0
-    assert llm["safety"]["fallback_rate"] == 0.0 and llm["ttft_ms"]["p50"] is not None
+    assert all("99.9%" not in r["answer"] and r["fallback"] and r["flagged"] for r in llm["items"]), llm["items"]
+    assert llm["safety"]["unflagged_wrong"] == 0
+    assert llm["safety"]["fallback_rate"] == 1.0 and llm["ttft_ms"]["p50"] is not None
     assert runs["extractive/None"]["answer"]["keyword_accuracy"] == report["answer"]["keyword_accuracy"]
     assert "| `extractive/None` | `openai/fake-model` |" in markdown(report)
