@@ -62,3 +62,12 @@ def test_the_offline_answer_gives_the_clause_and_cites_the_whole_sentence(shared
     assert all(s.verified for s in answer.sentences)  # chatbot.verify accepts the verbatim clause
     quote = answer.citations[0].quote
     assert "地区生产总值增长7.5%左右" in quote and "旅游总收入" in quote and len(quote) > 100
+
+
+def test_ascii_marks_inside_a_number_or_an_escape_do_not_split_a_clause():
+    from chatbot.answer.clauses import split_clauses
+
+    sentence = "安排资金1,130万元，支持科技创新。"
+    clauses = [sentence[s:e] for s, e in split_clauses(sentence)]
+    assert len(clauses) == 2 and "1,130万元" in clauses[0]
+    assert len(split_clauses("增长\x1b]0;pwned\x077.5%左右。")) == 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_CLAUSE_END = re.compile(r"[，；：,;:]")
+_CLAUSE_END = re.compile(r"[，；：]|[,;:](?=\s)")  # ASCII marks only before a space: not inside 1,130 or an escape sequence
 _DIGIT = re.compile(r"\d")
 _TRAILING = "，；：,;:。！？ "
 
