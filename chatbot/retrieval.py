@@ -56,7 +56,7 @@ def build_query(
     """`known` tells which words the index holds; English questions are translated only into those.
 
     `subjects` matches the stored reports' own city names. They are left out of the
-    BM25 query: every passage of a report is about its city, so "张家界" in a question
+    BM25 query: every passage of a report is about its city, so "常德" in a question
     only pulls it towards the passages that happen to repeat the name. Routing has
     already used the name to choose the report.
     """

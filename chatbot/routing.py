@@ -9,9 +9,9 @@ which `Retriever.search(where=...)` applies to both the dense and the BM25 side.
 Rules
 -----
 * One document (or none) in the store: `None`, nothing to choose.
-* City: a city of the store named in the question, by its stored name (张家界, 湘西州),
-  its short or long form (湘西 / 湘西州, 张家界 / 张家界市) or its English name
-  (`city_en`: Zhangjiajie). Region words that contain a city name without meaning it
+* City: a city of the store named in the question, by its stored name (常德, 湘西州),
+  its short or long form (湘西 / 湘西州, 常德 / 常德市) or its English name
+  (`city_en`: Changde). Region words that contain a city name without meaning it
   (湘西北, 湘南湘西) do not count. Two or more cities named (a comparison): no city filter.
 * Year: "2022年", "2022 年", "二〇二二年", or a bare 2022 in an English question. The core
   resolves 今年/去年/明年 to years *before* routing (against the stored report's year, `chatbot/reports.py`), so "去年"
@@ -29,7 +29,7 @@ Rules
   the other key); a filter that would keep every document is dropped (`None`).
 
 The filter restricts the search; it does not answer. If the question names a city that is
-not in the store (长沙 when only 张家界 is ingested) there is no filter, and the answerer's
+not in the store (长沙 when only 常德 is ingested) there is no filter, and the answerer's
 own year/coverage checks decide. Callers who pass an explicit `where` (for example
 `{"source": "xiangxi_2023_government_work_report_p2.txt"}`) are not routed.
 """
@@ -58,7 +58,7 @@ def named_years(question: str) -> list[int]:
 
 
 def city_aliases(city: str, city_en: str | None = None) -> set[str]:
-    """张家界 → {张家界, 张家界市}; 湘西州 → {湘西州, 湘西, 湘西市}; plus the English name."""
+    """常德 → {常德, 常德市}; 湘西州 → {湘西州, 湘西, 湘西市}; plus the English name."""
     base = re.sub(r"(土家族苗族自治州|自治州|地区|市|州)$", "", city) or city
     aliases = {city, base}
     if len(base) >= 2:

@@ -94,7 +94,7 @@ def has_figure(sentence: str) -> bool:
 def names_a_person(sentence: str) -> bool:
     """A person's name with a title or 同志 next to it ("习近平同志", "陈能宽院士").
 
-    jieba's person tag alone is too loose (it tags 荣获, 惠企 and 张家界 as names), so
+    jieba's person tag alone is too loose (it tags 荣获, 惠企 and some place names as names), so
     the name must stand beside a word that only follows or precedes people.
     """
     import jieba.posseg
