@@ -16,19 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.streamlit_app import ROOT, clean_env, streamlit_app
+from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, ROOT, clean_env, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "今年GDP增长目标是多少？"
 STAFF_PASSWORD = "a long staff passphrase for axe"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)", allow_module_level=True)
+    pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
 try:
     from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import Browser, Page, sync_playwright

@@ -12,19 +12,17 @@ import pytest
 
 from chatbot.staff_auth import hash_password
 from tests.fakes.listener import Listener
-from tests.fakes.streamlit_app import clean_env, streamlit_app
+from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, clean_env, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 QUESTION = "今年GDP增长目标是多少？"
 CANARY_KEY = "sk-CANARY-browser-7a6b5c4d"
 STAFF_PASSWORD = "correct horse battery staple"
 
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)", allow_module_level=True)
+    pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
 try:
     from playwright.sync_api import Page, sync_playwright
 except ImportError:

@@ -23,6 +23,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# Debian's chromium, driven by playwright without a browser download (see shared NOTES).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_MISSING = f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)"
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without the operator's settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATBOT_", "OPENAI_", "OLLAMA_", "CHROMA_"))}
