@@ -52,3 +52,9 @@ def bigrams(text: str) -> list[str]:
 
 def tokenize(text: str) -> list[str]:
     return words(text) + ["§" + b for b in bigrams(text)]
+
+
+def word_starts(text: str) -> set[int]:
+    """The offsets where jieba's words begin: a name found inside a word ("平安庆典" holds 安庆) is not that name."""
+    with jieba_lock:
+        return {start for _, start, _ in jieba.tokenize(text)}

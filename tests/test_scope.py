@@ -66,6 +66,12 @@ def test_a_city_the_passages_mention_is_not_another_report():
     assert other_cities("来宾朋友们好，张家界的旅游怎么样？", DOCS, mentioned) == []  # 来宾 is also a word
 
 
+@pytest.mark.parametrize("question", ["这东西安全吗？", "平安庆典什么时候办？"])
+def test_a_city_name_inside_another_word_is_no_city(question):
+    # 西安 inside 东西安全, 安庆 inside 平安庆典: a city's name begins a word
+    assert other_cities(question, DOCS, []) == []
+
+
 @pytest.mark.parametrize(
     "question, refusal",
     [

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from chatbot.question.routing import stored_city_names
 from chatbot.question.rules import rules
+from chatbot.segmentation import word_starts
 from chatbot.types import Passage
 
 PREFECTURES = Path(__file__).parent / "data" / "prefectures.tsv"
@@ -69,9 +70,13 @@ def other_cities(question: str, documents: dict[str, dict], passages: list[Passa
         text = re.sub(re.escape(alias) if not alias.isascii() else rf"\b{re.escape(alias)}\b", "□", text, flags=re.I)
     seen = "".join(p.text for p in passages[:MENTION_DEPTH])
     found: list[str] = []
+    starts = word_starts(text)
     for name, full in _prefectures():
-        if name in text:
-            text = text.replace(name, "□")
+        # A city's name begins a word: "东西安不安全" and "平安庆典" name no city.
+        hits = [m.start() for m in re.finditer(re.escape(name), text) if m.start() in starts]
+        if hits:
+            for start in hits:
+                text = text[:start] + "□" * len(name) + text[start + len(name) :]
             if name not in seen and full not in found:
                 found.append(full)
     latin = _fold(text)
