@@ -80,13 +80,17 @@ def resolve_relative_years(text: str, year: int | None) -> str:
     return text
 
 
-def expansions(text: str) -> list[str]:
+def expansion_groups(text: str) -> list[tuple[str, list[str]]]:
+    """Each lexicon phrase the text uses, with the report terms it stands for ("收入" → 可支配收入)."""
     lowered = unicodedata.normalize("NFKC", text).lower()
+    return [(phrase, terms) for phrase, terms in EVERYDAY_TERMS.items()
+            if (_ENGLISH_PHRASES[phrase].search(lowered) if phrase in _ENGLISH_PHRASES else phrase in lowered)]
+
+
+def expansions(text: str) -> list[str]:
     out: list[str] = []
-    for phrase, terms in EVERYDAY_TERMS.items():
-        english = _ENGLISH_PHRASES.get(phrase)
-        if english.search(lowered) if english is not None else phrase in lowered:
-            out.extend(t for t in terms if t not in out)
+    for _, terms in expansion_groups(text):
+        out.extend(t for t in terms if t not in out)
     return out
 
 

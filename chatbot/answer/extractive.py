@@ -18,13 +18,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatbot.answer.clauses import focus
+from chatbot.answer.clauses import Asked, Part, focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.backends.base import Backend
-from chatbot.lexical import posseg_lock, tokenize
+from chatbot.lexical import normalize, posseg_lock, tokenize, words
 from chatbot.answer.rules import refusal_message, rules
-from chatbot.query import expansions, looks_like_injection
-from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, SENTENCE_END, YEAR_ANY
+from chatbot.query import expansion_groups, expansions, looks_like_injection
+from chatbot.question.vocabulary import (
+    ACTUAL_RESULT, CHANGE_ASKED, CLAUSE_END, CLOSING_MARKS, LIST_QUESTION, OPEN_QUESTION, PLAN_TITLE, QUESTION_WORDS, SENTENCE_END, WHETHER_QUESTION, YEAR_ANY,
+)
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
 
@@ -147,13 +149,115 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]
-    chosen.sort(key=lambda row: (row[2], row[3]))
-    # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote
-    spans = focus([(row[2], row[4]) for row in chosen], lambda text: _coverage(set(tokenize(text)), weights, total),
-                  asks_figure=bool(selecting or fallback))
-    parts = [_cite(text, n) for n, text in spans]
+    # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote.
+    # What the answer must contain: every row of the table the question matches (a change asked: a rate too).
+    needs = [rule for stage in ("select", "alternative", "fallback", "check") for rule in rules(stage) if rule.matches(question)]
+    asked = _asked(question, idf, expansions(question) if terms is None else terms, needs)
+    spans = focus([((row[2], row[3]), row[4]) for row in chosen], asked)  # best first
+    parts = [_cite(text, n) for (n, _), text in sorted(spans)]
     prefix = "According to the report: " if is_english(question) else ""
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
+
+
+# A follow-up made standalone by keeping the earlier question beside it (chatbot.query.condense):
+# "那旅游收入呢？（上文：今年GDP增长目标是多少？）".
+_CARRIED = re.compile(r"（上文：.*）$")
+CARRIED_WEIGHT = 0.1  # the earlier question's words, in choosing a clause: context, not what is asked now
+SLOT_WORDS = 2  # the words either side of the question word that say what is asked
+SLOT_WEIGHT = 3.0
+CHANGE_WEIGHT = 0.5  # "涨多少": a change asked for is the kind of answer more than its topic
+
+
+def _asked(question: str, idf, terms: list[str], matching: list) -> Asked:
+    """What the question asks, for clause focus: each part it asks, by its weighted concepts, and the
+    table's rows that match it (what an answer must contain)."""
+    carried = _CARRIED.search(question)
+    own_text = question[: carried.start()] if carried else question
+    translated = [t for t in terms if t not in expansions(question)]  # English, in the report's words
+    context = _concepts(carried.group(), idf, CARRIED_WEIGHT) if carried else {}
+    asks = _parts(own_text) if not is_english(question) else [own_text]
+    parts = [Part(_concept_coverage({**context, **_concepts(part, idf, 1.0, translated)}), _kind(part)) for part in asks]
+    if len(parts) > 1:  # several things asked: one part each, by the words it holds
+        parts = [part for part in parts if part.coverage(own_text) > 0] or parts[:1]
+    return Asked(parts, needs=tuple(rule.needs for rule in matching), wants_list=bool(LIST_QUESTION.search(question)),
+                 translated=is_english(question))
+
+
+def _kind(part: str) -> str:
+    """What answers one asked part (chatbot.answer.clauses.Part)."""
+    if OPEN_QUESTION.search(part):
+        return "open"
+    return "whether" if WHETHER_QUESTION.search(part) else "fact"
+
+
+def _concepts(text: str, idf, scale: float, translated: list[str] = ()) -> dict[str, Concept]:
+    """The question's concepts: each word with the report terms the lexicon gives for it ("收入" or 可支配收入),
+    weighted by idf; a lexicon phrase of several words ("旅游收入" → 旅游总收入) adds a concept of half weight,
+    and so does each English word's translation.
+
+    A word inside a longer one of the question (个体 in 个体户) is part of that concept: a text holding
+    only the part gets half its weight. A word asking for a change ("涨多少") names the kind of
+    answer more than its topic, and weighs less. A question word stands where the answer goes
+    ("强力整治的是什么", "打造什么千亿产业", "排第一的是哪所学校"): the words around it weigh more.
+    """
+    text = _QUANTITY_ASKED.sub("，", text)
+    slot = QUESTION_WORDS.search(text)
+    near = set(words(text[: slot.start()])[-SLOT_WORDS:] + words(text[slot.end() :])[:SLOT_WORDS]) if slot else set()
+    found = list(dict.fromkeys(words(text)))
+    whole = [w for w in found if not any(w != other and w in other for other in found)]
+    concepts = {w: Concept({w}, {p for p in found if p != w and p in w}, scale * idf(w) * _emphasis(w, near)) for w in whole}
+    for phrase, terms in [*expansion_groups(text), *((t, [t]) for t in translated)]:
+        phrase = normalize(phrase)
+        if phrase in concepts:
+            concepts[phrase].full.update(normalize(t) for t in terms)
+        else:
+            weight = 0.5 * scale * max((idf(w) for w in words(" ".join([phrase, *terms]))), default=0.0)
+            concepts[phrase] = Concept({phrase, *(normalize(t) for t in terms)}, set(), weight)
+    return {key: concept for key, concept in concepts.items() if concept.weight > 0}
+
+
+def _emphasis(word: str, near: set[str]) -> float:
+    if CHANGE_ASKED.fullmatch(word):
+        return CHANGE_WEIGHT
+    return SLOT_WEIGHT if word in near else 1.0
+
+
+@dataclass
+class Concept:
+    full: set[str]  # any of these in a text: the concept is there
+    partial: set[str]  # only one of these: half of it is
+    weight: float
+
+    def held(self, body: str) -> float:
+        if any(a in body for a in self.full):
+            return self.weight
+        return 0.5 * self.weight if any(a in body for a in self.partial) else 0.0
+
+
+def _concept_coverage(concepts: dict[str, Concept]):
+    """The share of the concepts' weight a text holds; a word counts inside a longer word too
+    ("水" in 水环境, "收入" in 旅游总收入)."""
+    total = sum(concept.weight for concept in concepts.values())
+
+    def coverage(text: str) -> float:
+        body = normalize(text)
+        return sum(concept.held(body) for concept in concepts.values()) / total if total else 0.0
+
+    return coverage
+
+
+def _parts(question: str) -> list[str]:
+    """The things a question asks: its clauses that hold a question word, each with the clauses before it
+    that hold none ("你觉得去旅游会不会被拉去购物？政府去年怎么管的？" asks one thing...)."""
+    parts, pending = [], ""
+    for clause in CLAUSE_END.split(question):
+        pending += clause
+        if any(pattern.search(clause) for pattern in (QUESTION_WORDS, OPEN_QUESTION, WHETHER_QUESTION)):
+            parts.append(pending)
+            pending = ""
+    if pending.strip() and parts:
+        parts[-1] += pending
+    return parts or [question]
 
 
 _SENTENCE_TAIL = re.compile(f"[{SENTENCE_END}]+[{CLOSING_MARKS}]*$")
