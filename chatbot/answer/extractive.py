@@ -8,7 +8,7 @@ and no sentence on its topic gives one of the kind asked (the report names the
 project but not its amount; "5G" and years are not figures). The asked-for
 quantity ("多少万人次") is the kind of answer, not its topic, so it does not
 count towards coverage. What each question shape requires of its answer, and the message
-when nothing fits, is the table in `chatbot.answer.rules`. Thresholds are tuned on the
+when nothing fits, is the table in `chatbot.question.rules`. Thresholds are tuned on the
 tuning split of the QA set only.
 """
 
@@ -18,15 +18,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chatbot.answer.backends.base import Backend
 from chatbot.answer.clauses import Asked, Part, focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
-from chatbot.backends.base import Backend
-from chatbot.lexical import normalize, posseg_lock, tokenize, words
-from chatbot.answer.rules import refusal_message, rules
-from chatbot.query import expansion_groups, expansions, looks_like_injection
+from chatbot.question.query import expansion_groups, expansions, looks_like_injection
+from chatbot.question.rules import refusal_message, rules
 from chatbot.question.vocabulary import (
-    ACTUAL_RESULT, CHANGE_ASKED, CLAUSE_END, CLOSING_MARKS, LIST_QUESTION, OPEN_QUESTION, PLAN_TITLE, QUESTION_WORDS, SENTENCE_END, WHETHER_QUESTION, YEAR_ANY,
+    ACTUAL_RESULT, CHANGE_ASKED, CLAUSE_END, CLOSING_MARKS, LIST_QUESTION, OPEN_QUESTION, PLAN_TITLE, QUESTION_WORDS, SENTENCE_END,
+    WHETHER_QUESTION, YEAR_ANY,
 )
+from chatbot.segmentation import normalize, posseg_lock, tokenize, words
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
 
@@ -121,7 +122,7 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
             return Extraction(refusal_text(question, "not_covered"), True, "wrong_year", best_coverage)
         best_score, best_coverage = scored[0][0], max(row[1] for row in scored)
     chosen = [row for row in scored if row[0] >= SELECT_RATIO * best_score][:MAX_SENTENCES]
-    # The table's rows (chatbot.answer.rules): what the question asks decides what the answer must contain.
+    # The table's rows (chatbot.question.rules): what the question asks decides what the answer must contain.
     selecting = [rule for rule in rules("select") if rule.matches(question)]
     if selecting:
         selecting += [rule for rule in rules("alternative") if rule.matches(question)]
@@ -159,7 +160,7 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
 
 
-# A follow-up made standalone by keeping the earlier question beside it (chatbot.query.condense):
+# A follow-up made standalone by keeping the earlier question beside it (chatbot.question.query.condense):
 # "那旅游收入呢？（上文：今年GDP增长目标是多少？）".
 _CARRIED = re.compile(r"（上文：.*）$")
 CARRIED_WEIGHT = 0.1  # the earlier question's words, in choosing a clause: context, not what is asked now
