@@ -154,3 +154,20 @@ def test_ascii_marks_inside_a_number_or_an_escape_do_not_split_a_clause():
     found = clauses(sentence)
     assert len(found) == 2 and "1,130万元" in found[0]
     assert len(split_clauses("增长\x1b]0;pwned\x077.5%左右。")) == 1
+
+
+def test_the_source_card_emphasises_the_answering_clause_inside_the_cited_sentence(shared_bot) -> None:
+    from chatbot.ui.safe_html import answer_focus, passage_html
+
+    first = shared_bot.ask("今年GDP增长目标是多少？")
+    history = [{"role": "user", "content": "今年GDP增长目标是多少？"}, {"role": "assistant", "content": first.answer}]
+    answer = shared_bot.ask("那旅游收入呢？", history)
+    citation = answer.citations[0]
+    focus = answer_focus(citation.quote, [s.text for s in answer.sentences if citation.n in s.citations])
+    assert focus == TOURISM
+    passage = next(p for p in answer.contexts if p.chunk_id == citation.chunk_id)
+    card = passage_html(passage.text, citation.quote, focus)
+    assert f">{TOURISM}</strong>" in card and "<mark" in card  # the sentence marked, the clause in bold inside it
+    # an answer sentence from another sentence of the passage is not what this quote emphasises
+    assert answer_focus("固定资产投资增长8%左右。", ["地区生产总值增长7.5%左右[1]。", "固定资产投资增长8%左右[1]。"]) == "固定资产投资增长8%左右"
+    assert answer_focus("固定资产投资增长8%左右。", ["地区生产总值增长7.5%左右[1]。"]) == ""
