@@ -37,11 +37,13 @@ _SHARED = re.compile(r"分别|依次|各|等[^、]*$")
 _TRAILING = "，；：,;:、。！？ "
 
 # Tuned on the "tune" split (python -m chatbot eval --qa tests/data/qa.jsonl --split tune).
+WHETHER_FOLLOWING = 1  # clauses after the topic's kept for a question asking whether
 CLOSE_RATIO = 0.75  # a clause scoring this close to the best one answers too: both are kept
 MAX_LENGTH_RATIO = 0.7  # the span must be at most this share of the sentence, else the sentence is the answer
 MIN_ITEM_HAN = 4  # an enumerated item is a fact of its own with a figure and this many Han characters before it,
 MIN_ITEM_CLAUSE = 10  # or with this many Han characters: a clause of its own ("陈能宽故居为“科学家精神教育基地”")
 SENTENCE_RATIO = 0.7  # a further sentence must hold this share of the best sentence's coverage of some part
+CONFIDENT = 0.45  # ... and is dropped only when the best sentence holds this much of every part
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def best_span(sentence: str, asked: Asked) -> str:
         best = max(scores.values())
         if best > 0:
             close = [i for i in answering if scores[i] >= CLOSE_RATIO * best]
-            kept += close + ([last] if part.kind == "whether" else [])
+            kept += close + ([min(max(close) + WHETHER_FOLLOWING, last)] if part.kind == "whether" else [])
         elif part.kind == "open":
             return sentence  # what is being done about something no clause names: the sentence tells
     if not kept:
@@ -187,14 +189,17 @@ def best_span(sentence: str, asked: Asked) -> str:
 def focus(chosen: list[tuple[Key, str]], asked: Asked) -> list[tuple[Key, str]]:
     """(key, sentence), best first → (key, answering span) of the sentences that answer.
 
-    The first sentence (the answerer's best) stays. A further sentence stays when, for some asked
-    part, its span holds nearly as much as the best span does; one that holds clearly less of
-    every part adds length, not answer. Statements answering an open question are all kept whole.
+    The first sentence (the answerer's best) stays. When it holds most of what is asked, a further
+    sentence stays only if, for some asked part, its span holds nearly as much as the best span does;
+    one that holds clearly less of every part adds length, not answer. When the best sentence is
+    itself unsure, and for an open question, every sentence stays.
     """
     spans = [(key, best_span(sentence, asked)) for key, sentence in chosen]
     if len(spans) < 2 or asked.open or asked.translated:
         return spans
     held = [[part.coverage(text) for part in asked.parts] for _, text in spans]
+    if min(held[0]) < CONFIDENT:
+        return spans  # the best sentence itself is no sure answer: the others may hold it
     best = [max(column) for column in zip(*held)]
     return spans[:1] + [span for span, row in zip(spans[1:], held[1:])
                         if any(0 < value >= SENTENCE_RATIO * most for value, most in zip(row, best))]

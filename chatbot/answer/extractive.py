@@ -15,14 +15,14 @@ tuning split of the QA set only.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from chatbot.answer.backends.base import Backend
 from chatbot.answer.clauses import Asked, Part, focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.question.query import expansion_groups, expansions, looks_like_injection
-from chatbot.question.rules import refusal_message, rules
+from chatbot.question.rules import Rule, refusal_message, rules
 from chatbot.question.vocabulary import (
     ACTUAL_RESULT, CHANGE_ASKED, CLAUSE_END, CLOSING_MARKS, LIST_QUESTION, OPEN_QUESTION, PLAN_TITLE, QUESTION_WORDS, SENTENCE_END,
     WHETHER_QUESTION, YEAR_ANY,
@@ -151,8 +151,10 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]
     # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote.
-    # What the answer must contain: every row of the table the question matches (a change asked: a rate too).
-    needs = [rule for stage in ("select", "alternative", "fallback", "check") for rule in rules(stage) if rule.matches(question)]
+    # What the answer must contain, as the table's rows decided above: a kind of figure (any row that
+    # selected), or any figure; and each check that applied (a list, a name).
+    checks = {rule.group or rule.name: rule for rule in reversed(rules("check")) if rule.matches(question)}
+    needs = [group for group in ([selecting or fallback] + [[rule] for rule in checks.values()]) if group]
     asked = _asked(question, idf, expansions(question) if terms is None else terms, needs)
     spans = focus([((row[2], row[3]), row[4]) for row in chosen], asked)  # best first
     parts = [_cite(text, n) for (n, _), text in sorted(spans)]
@@ -169,9 +171,9 @@ SLOT_WEIGHT = 3.0
 CHANGE_WEIGHT = 0.5  # "涨多少": a change asked for is the kind of answer more than its topic
 
 
-def _asked(question: str, idf, terms: list[str], matching: list) -> Asked:
-    """What the question asks, for clause focus: each part it asks, by its weighted concepts, and the
-    table's rows that match it (what an answer must contain)."""
+def _asked(question: str, idf, terms: list[str], needs: list[list[Rule]]) -> Asked:
+    """What the question asks, for clause focus: each part it asks, by its weighted concepts, and what an
+    answer must contain (`needs`: groups of the table's rows; a text satisfies a group when it satisfies any row)."""
     carried = _CARRIED.search(question)
     own_text = question[: carried.start()] if carried else question
     translated = [t for t in terms if t not in expansions(question)]  # English, in the report's words
@@ -180,8 +182,12 @@ def _asked(question: str, idf, terms: list[str], matching: list) -> Asked:
     parts = [Part(_concept_coverage({**context, **_concepts(part, idf, 1.0, translated)}), _kind(part)) for part in asks]
     if len(parts) > 1:  # several things asked: one part each, by the words it holds
         parts = [part for part in parts if part.coverage(own_text) > 0] or parts[:1]
-    return Asked(parts, needs=tuple(rule.needs for rule in matching), wants_list=bool(LIST_QUESTION.search(question)),
+    return Asked(parts, needs=tuple(_any_of(group) for group in needs), wants_list=bool(LIST_QUESTION.search(question)),
                  translated=is_english(question))
+
+
+def _any_of(group: list[Rule]) -> Callable[[str], bool]:
+    return lambda text: any(rule.needs(text) for rule in group)
 
 
 def _kind(part: str) -> str:

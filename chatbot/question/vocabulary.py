@@ -67,7 +67,7 @@ def asks_plan(question: str) -> bool:
 # An open question asks how, or what is being done ("政府打算怎么弄？", "有什么办法？", "归谁管？"):
 # the whole statement answers it, not the clause that repeats its words.
 OPEN_QUESTION = re.compile(
-    r"怎么|怎样|如何|为什么|为啥|咋|归谁管|谁来管|谁负责|"
+    r"怎么|怎样|如何|为什么(?=[要会没不还这那是能有呢？?]|$)|为啥|咋|归谁管|谁来管|谁负责|"  # not 确定为什么基地
     r"(?:有|做|干|搞|改|弄)(?:什么|啥|些啥)(?:办法|措施|说法|打算|动作|举措|政策|新动作|关系|对接)?(?:吗|呢)?$|"
     r"什么(?:办法|措施|说法|打算|动作|举措|政策|新动作|关系|对接)|"
     r"\b(?:how(?! much| many| big| far| long| high| old)|why)\b",
