@@ -54,10 +54,13 @@ class Part:
     `kind`: "fact" (a figure, a name, a list: the clauses that hold its words give it), "whether"
     ("会不会被曝光？": the clause that names its topic, and what the sentence goes on to say about
     it) or "open" (how, or what is being done: the statement as a whole).
+    `locates`: for a part with a question word ("主推哪个App"), how much of the words beside it a text
+    holds; a sentence without any of them cannot show which clause answers.
     """
 
     coverage: Callable[[str], float]
     kind: str = "fact"
+    locates: Callable[[str], float] | None = None  # the coverage of the words next to its question word
 
 
 @dataclass(frozen=True)
@@ -155,7 +158,10 @@ def best_span(sentence: str, asked: Asked) -> str:
         return sentence[spans[lo][0] : spans[hi][1]]
 
     kept: list[int] = []  # every part's best clause, and the clauses scoring nearly as well for it
+    whole = text(first, last)
     for part in asked.parts:
+        if part.kind != "open" and part.locates is not None and part.locates(whole) <= 0:
+            return sentence  # what is asked is named nowhere in it: no clause can be told to answer
         scores = {i: part.coverage(text(i, i)) for i in answering}
         best = max(scores.values())
         if best > 0:
@@ -166,7 +172,6 @@ def best_span(sentence: str, asked: Asked) -> str:
     if not kept:
         return sentence
     lo, hi = min(kept), max(kept)
-    whole = text(first, last)
     required = [need for need in asked.needs if need(whole)]
     if asked.wants_list and "、" in whole:
         required.append(lambda t: "、" in t)

@@ -15,19 +15,17 @@ tuning split of the QA set only.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chatbot.answer.backends.base import Backend
-from chatbot.answer.clauses import Asked, Part, focus
+from chatbot.answer.asked import what_is_asked
+from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
-from chatbot.question.query import expansion_groups, expansions, looks_like_injection
-from chatbot.question.rules import Rule, refusal_message, rules
-from chatbot.question.vocabulary import (
-    ACTUAL_RESULT, CHANGE_ASKED, CLAUSE_END, CLOSING_MARKS, LIST_QUESTION, OPEN_QUESTION, PLAN_TITLE, QUESTION_WORDS, SENTENCE_END,
-    WHETHER_QUESTION, YEAR_ANY,
-)
-from chatbot.segmentation import normalize, posseg_lock, tokenize, words
+from chatbot.question.query import expansions, looks_like_injection
+from chatbot.question.rules import refusal_message, rules
+from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, QUANTITY_ASKED, SENTENCE_END, YEAR_ANY
+from chatbot.segmentation import posseg_lock, tokenize
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
 
@@ -52,16 +50,9 @@ class Extraction:
     coverage: float = 0.0
 
 
-# The asked-for quantity ("多少万人次", "几所") names the kind of answer, not its topic; as a
-# topic word it would make any sentence with "万人次" look relevant.
-_QUANTITY_ASKED = re.compile(
-    r"(?:一共|总共|共)?(?:多少|(?<!哪)几)[十百千万亿]*(?:人次|人|名|元|钱|亩|个|项|所|家|件|次|条|年|倍|公里|米|平方米|吨|千瓦|户|座|套|批|天)?"
-)
-
-
 def _weights(question: str, idf, terms: list[str]) -> dict[str, float]:
     weights: dict[str, float] = {}
-    for token in tokenize(_QUANTITY_ASKED.sub("，", question)):
+    for token in tokenize(QUANTITY_ASKED.sub("，", question)):
         weights[token] = max(weights.get(token, 0.0), idf(token))
     for term in terms:
         for token in tokenize(term):
@@ -155,116 +146,11 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     # selected), or any figure; and each check that applied (a list, a name).
     checks = {rule.group or rule.name: rule for rule in reversed(rules("check")) if rule.matches(question)}
     needs = [group for group in ([selecting or fallback] + [[rule] for rule in checks.values()]) if group]
-    asked = _asked(question, idf, expansions(question) if terms is None else terms, needs)
+    asked = what_is_asked(question, idf, expansions(question) if terms is None else terms, needs)
     spans = focus([((row[2], row[3]), row[4]) for row in chosen], asked)  # best first
     parts = [_cite(text, n) for (n, _), text in sorted(spans)]
     prefix = "According to the report: " if is_english(question) else ""
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
-
-
-# A follow-up made standalone by keeping the earlier question beside it (chatbot.question.query.condense):
-# "那旅游收入呢？（上文：今年GDP增长目标是多少？）".
-_CARRIED = re.compile(r"（上文：.*）$")
-CARRIED_WEIGHT = 0.1  # the earlier question's words, in choosing a clause: context, not what is asked now
-SLOT_WORDS = 2  # the words either side of the question word that say what is asked
-SLOT_WEIGHT = 3.0
-CHANGE_WEIGHT = 0.5  # "涨多少": a change asked for is the kind of answer more than its topic
-
-
-def _asked(question: str, idf, terms: list[str], needs: list[list[Rule]]) -> Asked:
-    """What the question asks, for clause focus: each part it asks, by its weighted concepts, and what an
-    answer must contain (`needs`: groups of the table's rows; a text satisfies a group when it satisfies any row)."""
-    carried = _CARRIED.search(question)
-    own_text = question[: carried.start()] if carried else question
-    translated = [t for t in terms if t not in expansions(question)]  # English, in the report's words
-    context = _concepts(carried.group(), idf, CARRIED_WEIGHT) if carried else {}
-    asks = _parts(own_text) if not is_english(question) else [own_text]
-    parts = [Part(_concept_coverage({**context, **_concepts(part, idf, 1.0, translated)}), _kind(part)) for part in asks]
-    if len(parts) > 1:  # several things asked: one part each, by the words it holds
-        parts = [part for part in parts if part.coverage(own_text) > 0] or parts[:1]
-    return Asked(parts, needs=tuple(_any_of(group) for group in needs), wants_list=bool(LIST_QUESTION.search(question)),
-                 translated=is_english(question))
-
-
-def _any_of(group: list[Rule]) -> Callable[[str], bool]:
-    return lambda text: any(rule.needs(text) for rule in group)
-
-
-def _kind(part: str) -> str:
-    """What answers one asked part (chatbot.answer.clauses.Part)."""
-    if OPEN_QUESTION.search(part):
-        return "open"
-    return "whether" if WHETHER_QUESTION.search(part) else "fact"
-
-
-def _concepts(text: str, idf, scale: float, translated: list[str] = ()) -> dict[str, Concept]:
-    """The question's concepts: each word with the report terms the lexicon gives for it ("收入" or 可支配收入),
-    weighted by idf; a lexicon phrase of several words ("旅游收入" → 旅游总收入) adds a concept of half weight,
-    and so does each English word's translation.
-
-    A word inside a longer one of the question (个体 in 个体户) is part of that concept: a text holding
-    only the part gets half its weight. A word asking for a change ("涨多少") names the kind of
-    answer more than its topic, and weighs less. A question word stands where the answer goes
-    ("强力整治的是什么", "打造什么千亿产业", "排第一的是哪所学校"): the words around it weigh more.
-    """
-    text = _QUANTITY_ASKED.sub("，", text)
-    slot = QUESTION_WORDS.search(text)
-    near = set(words(text[: slot.start()])[-SLOT_WORDS:] + words(text[slot.end() :])[:SLOT_WORDS]) if slot else set()
-    found = list(dict.fromkeys(words(text)))
-    whole = [w for w in found if not any(w != other and w in other for other in found)]
-    concepts = {w: Concept({w}, {p for p in found if p != w and p in w}, scale * idf(w) * _emphasis(w, near)) for w in whole}
-    for phrase, terms in [*expansion_groups(text), *((t, [t]) for t in translated)]:
-        phrase = normalize(phrase)
-        if phrase in concepts:
-            concepts[phrase].full.update(normalize(t) for t in terms)
-        else:
-            weight = 0.5 * scale * max((idf(w) for w in words(" ".join([phrase, *terms]))), default=0.0)
-            concepts[phrase] = Concept({phrase, *(normalize(t) for t in terms)}, set(), weight)
-    return {key: concept for key, concept in concepts.items() if concept.weight > 0}
-
-
-def _emphasis(word: str, near: set[str]) -> float:
-    if CHANGE_ASKED.fullmatch(word):
-        return CHANGE_WEIGHT
-    return SLOT_WEIGHT if word in near else 1.0
-
-
-@dataclass
-class Concept:
-    full: set[str]  # any of these in a text: the concept is there
-    partial: set[str]  # only one of these: half of it is
-    weight: float
-
-    def held(self, body: str) -> float:
-        if any(a in body for a in self.full):
-            return self.weight
-        return 0.5 * self.weight if any(a in body for a in self.partial) else 0.0
-
-
-def _concept_coverage(concepts: dict[str, Concept]):
-    """The share of the concepts' weight a text holds; a word counts inside a longer word too
-    ("水" in 水环境, "收入" in 旅游总收入)."""
-    total = sum(concept.weight for concept in concepts.values())
-
-    def coverage(text: str) -> float:
-        body = normalize(text)
-        return sum(concept.held(body) for concept in concepts.values()) / total if total else 0.0
-
-    return coverage
-
-
-def _parts(question: str) -> list[str]:
-    """The things a question asks: its clauses that hold a question word, each with the clauses before it
-    that hold none ("你觉得去旅游会不会被拉去购物？政府去年怎么管的？" asks one thing...)."""
-    parts, pending = [], ""
-    for clause in CLAUSE_END.split(question):
-        pending += clause
-        if any(pattern.search(clause) for pattern in (QUESTION_WORDS, OPEN_QUESTION, WHETHER_QUESTION)):
-            parts.append(pending)
-            pending = ""
-    if pending.strip() and parts:
-        parts[-1] += pending
-    return parts or [question]
 
 
 _SENTENCE_TAIL = re.compile(f"[{SENTENCE_END}]+[{CLOSING_MARKS}]*$")
