@@ -51,7 +51,9 @@ def what_is_asked(question: str, idf: Callable[[str], float], terms: list[str], 
     for text in asks:
         concepts = {**context, **_concepts(text, idf, 1.0, translated)}
         slot = {key: concept for key, concept in concepts.items() if concept.slot}
-        parts.append(Part(_coverage(concepts), _kind(text), locates=_coverage(slot) if slot else None))
+        # English words never stand in the report's text: beside an English question word they locate nothing
+        locates = _coverage(slot) if slot and not is_english(question) else None
+        parts.append(Part(_coverage(concepts), _kind(text), locates=locates))
     if len(parts) > 1:  # several things asked: one part each, by the words it holds
         parts = [part for part in parts if part.coverage(own_text) > 0] or parts[:1]
     return Asked(parts, needs=tuple(_any_of(group) for group in needs), wants_list=bool(LIST_QUESTION.search(question)),
