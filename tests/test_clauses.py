@@ -171,3 +171,13 @@ def test_the_source_card_emphasises_the_answering_clause_inside_the_cited_senten
     # an answer sentence from another sentence of the passage is not what this quote emphasises
     assert answer_focus("固定资产投资增长8%左右。", ["地区生产总值增长7.5%左右[1]。", "固定资产投资增长8%左右[1]。"]) == "固定资产投资增长8%左右"
     assert answer_focus("固定资产投资增长8%左右。", ["地区生产总值增长7.5%左右[1]。"]) == ""
+
+
+def test_answer_length_is_measured_on_answers_given_without_markers() -> None:
+    from chatbot.evaluation.metrics import answer_chars
+
+    rows = [{"answer": "地区生产总值增长7.5%左右[1]。", "refused": False},  # 15 characters without [1], then 22
+            {"answer": "旅游接待人次、旅游总收入分别增长40%左右[1]。", "refused": False},
+            {"answer": "报告中没有找到与这个问题相关的内容。", "refused": True},
+            {"answer": "", "refused": True, "error": "too long"}]
+    assert answer_chars(rows) == {"n": 2, "p50": 18.5, "p90": 22}

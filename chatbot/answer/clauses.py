@@ -4,17 +4,18 @@ Why: the report packs many facts into one long sentence ("今年主要预期目�
 增长7.5%左右，旅游接待人次、旅游总收入分别增长40%左右，……"); a citizen who asked about
 tourism income should not have to find their figure inside 150 characters.
 
-How, for every kind of question:
-  * a sentence is split into clauses at ，；： (and at 、 between items that are each a fact
-    with its own figure, "寄宿制学校13所、薄弱学校16所"; never inside a list a question asks for);
-  * each clause is scored by the question's weighted coverage (`Asked.coverage`: the question's
-    words and expansions; for a follow-up, the words carried over from the earlier question
-    count less than the reader's own);
-  * the best clause is kept with every clause that scores nearly as well (the contiguous span
-    between them), then grown by its neighbours until it holds what the question asks that the
-    sentence holds (`Asked.needs`: a figure, a date, a name, a list — the rules table's rows);
-  * the span replaces the sentence only when it is clearly shorter; otherwise the sentence is
-    the answer, as it is when no clause stands out.
+How, for every kind of question (what it asks is read by chatbot.answer.asked):
+  * a sentence is split into clauses at ，；： outside quotation marks, and at 、 between items that
+    are facts of their own ("寄宿制学校13所、薄弱学校16所"), never inside a list a question asks for;
+  * each clause is scored, for each part the question asks, by the part's weighted coverage
+    (`Part.coverage`);
+  * each part's best clause is kept with every clause scoring nearly as well (the contiguous span
+    between them; a question asking whether keeps the clause after too), then grown by neighbours
+    until it holds what the question asks that the sentence holds (`Asked.needs`: a figure of the
+    kind asked, a list, a name — the rules table's rows);
+  * the span replaces the sentence only when it is clearly shorter; the sentence stays the answer
+    when no clause stands out, when the question asks how or what is being done, or when the
+    sentence names none of the words beside the question word.
 The result is always one contiguous span of the sentence, so it stays verbatim (and verifiable),
 and the source card can find it inside the cited sentence to emphasise it.
 """
@@ -81,7 +82,7 @@ class Asked:
 
     @property
     def open(self) -> bool:
-        """Only how, whether or what is being done is asked: the whole sentence answers it."""
+        """Only how or what is being done is asked: the whole statement answers it."""
         return all(part.kind == "open" for part in self.parts)
 
 
