@@ -2,56 +2,126 @@
 
 from __future__ import annotations
 
-from chatbot.answer.clauses import best_span, focus, split_clauses
-from chatbot.segmentation import tokenize
+from chatbot.answer.clauses import Asked, Part, best_span, focus, split_clauses
+from chatbot.answer.asked import what_is_asked as _asked
+from chatbot.question.rules import has_figure
+from chatbot.segmentation import words
 
 TARGETS = (
     "今年主要预期目标是：地区生产总值增长7.5%左右，旅游接待人次、旅游总收入分别增长40%左右，"
     "规模工业增加值增长8%左右，固定资产投资增长8%左右，社会消费品零售总额增长8.5%左右，"
     "地方一般公共预算收入增长5%以上，城乡居民人均可支配收入分别增长6.5%、7%左右，居民消费价格指数涨幅控制在3%以内。"
 )
+TOURISM = "旅游接待人次、旅游总收入分别增长40%左右"
 
 
-def coverage_of(question: str):
-    """Equal-weight coverage of the question's words (the answerer weighs them by idf)."""
-    asked = {t for t in tokenize(question) if not t.startswith("§")}
+def part_of(question: str, kind: str = "fact") -> Part:
+    """Equal-weight coverage of the question's words, a word counting inside a longer one (the answerer weighs them by idf)."""
+    asked = set(words(question)) - {"多少", "增长"}
 
     def coverage(text: str) -> float:
-        return len(asked & set(tokenize(text))) / len(asked)
+        return sum(1 for w in asked if w in text) / len(asked)
 
-    return coverage
+    return Part(coverage, kind)
+
+
+def asking(*questions: str, needs=(), wants_list: bool = False, kind: str = "fact") -> Asked:
+    return Asked([part_of(q, kind) for q in questions], needs=needs, wants_list=wants_list)
+
+
+def clauses(sentence: str, **kwargs) -> list[str]:
+    return [sentence[s:e] for s, e in split_clauses(sentence, **kwargs)]
 
 
 def test_split_clauses_keeps_every_character_and_the_enumeration_comma() -> None:
-    spans = split_clauses(TARGETS)
-    assert "".join(TARGETS[s:e] for s, e in spans) == TARGETS
-    assert TARGETS[spans[0][0] : spans[0][1]] == "今年主要预期目标是："
-    assert TARGETS[spans[2][0] : spans[2][1]] == "旅游接待人次、旅游总收入分别增长40%左右，"
+    assert "".join(clauses(TARGETS)) == TARGETS
+    assert clauses(TARGETS)[0] == "今年主要预期目标是："
+    assert clauses(TARGETS)[2] == TOURISM + "，"
+    assert TOURISM + "，" in clauses(TARGETS, items=True)  # names sharing one predicate ("分别") stay together
+
+
+def test_a_comma_inside_quotation_marks_does_not_end_a_clause() -> None:
+    sentence = "落实“一个区域公用品牌，一个院士专家团队”战略，提升农产品品质和附加值。"
+    assert clauses(sentence) == ["落实“一个区域公用品牌，一个院士专家团队”战略，", "提升农产品品质和附加值。"]
+
+
+def test_enumerated_facts_split_and_enumerated_names_do_not() -> None:
+    facts = "建成乡镇标准化寄宿制学校13所、薄弱环节改善与能力提升学校16所。"
+    assert clauses(facts, items=True) == ["建成乡镇标准化寄宿制学校13所、", "薄弱环节改善与能力提升学校16所。"]
+    assert clauses(facts) == [facts]  # a list question keeps its enumeration whole
+    for names in ("粮食栽播192.65万亩、产量64.5万吨。", "着力加强与南京市在产业发展、红色文化等方面的对口合作。",
+                  "加快桑龙高速、炉慈高速、张官高速等项目建设进度。"):
+        assert clauses(names, items=True) == [names]
 
 
 def test_the_clause_that_answers_is_chosen_verbatim() -> None:
-    span = best_span(TARGETS, coverage_of("旅游接待人次和旅游总收入增长多少"))
-    assert span == "旅游接待人次、旅游总收入分别增长40%左右"
-    assert span in TARGETS
-    assert best_span(TARGETS, coverage_of("固定资产投资增长多少")) == "固定资产投资增长8%左右"
+    span = best_span(TARGETS, asking("旅游接待人次和旅游总收入增长多少"))
+    assert span == TOURISM and span in TARGETS
+    assert best_span(TARGETS, asking("固定资产投资增长多少")) == "固定资产投资增长8%左右"
+    facts = "建成乡镇标准化寄宿制学校13所、薄弱环节改善与能力提升学校16所。"
+    assert best_span(facts, asking("薄弱环节改善的学校有几所")) == "薄弱环节改善与能力提升学校16所"
 
 
 def test_the_sentence_stays_the_answer_when_no_clause_is_more_precise() -> None:
     # every clause is needed: the span would be the whole sentence
     sentence = "环境空气质量综合指数全省排名第2位，国考断面水环境质量状况全国排名第21位。"
-    assert best_span(sentence, coverage_of("空气质量和水环境质量排名第几")) == sentence
+    assert best_span(sentence, asking("空气质量和水环境质量排名第几")) == sentence
     # one clause only
-    assert best_span("地区生产总值增长7.5%左右。", coverage_of("地区生产总值增长多少")) == "地区生产总值增长7.5%左右。"
-    # the best clause has no figure: the figure asked for is elsewhere in the sentence
-    sentence = "全力加强松材线虫病防治，确保三年内疫情清零，投入资金2000万元。"
-    assert best_span(sentence, coverage_of("松材线虫病防治")) == sentence
+    assert best_span("地区生产总值增长7.5%左右。", asking("地区生产总值增长多少")) == "地区生产总值增长7.5%左右。"
+    # no clause holds the question's words
+    assert best_span(TARGETS, asking("森林覆盖率是多少")) == TARGETS
 
 
-def test_only_questions_asking_for_a_figure_are_focused() -> None:
-    chosen = [(1, TARGETS)]
-    cover = coverage_of("固定资产投资增长多少")
-    assert focus(chosen, cover, asks_figure=False) == chosen
-    assert focus(chosen, cover, asks_figure=True) == [(1, "固定资产投资增长8%左右")]
+def test_the_span_grows_until_it_holds_what_the_question_asks() -> None:
+    # the best clause names the topic; the figure asked for is two clauses on
+    sentence = "全力加强松材线虫病防治，确保疫情清零，投入资金2000万元。"
+    assert best_span(sentence, asking("松材线虫病防治投入多少")) == "全力加强松材线虫病防治"
+    assert best_span(sentence, asking("松材线虫病防治投入多少", needs=[has_figure])) == sentence  # grown to all of it
+    longer = sentence.rstrip("。") + "，同时开展全域森林防火宣传教育活动，提高群众防火意识。"
+    grown = best_span(longer, asking("松材线虫病防治投入多少", needs=[has_figure]))
+    assert grown.startswith("全力加强松材线虫病防治") and grown.endswith("投入资金2000万元")
+    # a list asked for: the clause with the enumeration, not the one that repeats the question's words
+    sentence = "紧紧咬定张石铁路、宜冲桥水库、抽水蓄能电站等重大项目，加强调度，力争早日开工建设，确保年内形成实物工作量。"
+    listed = best_span(sentence, asking("哪些大工程在争取早日开工", wants_list=True))
+    assert listed.startswith("紧紧咬定张石铁路") and "力争早日开工建设" in listed
+
+
+def test_each_part_of_a_question_keeps_its_clause() -> None:
+    sentence = "信访形势总体平稳，中央交办的信访积案584件，化解率达99.66%，退役军人信访稳定工作排名全省第一。"
+    assert best_span(sentence, asking("中央交办的信访积案有多少件")) == "中央交办的信访积案584件"
+    both = asking("中央交办的信访积案有多少件", "化解率是多少")
+    assert best_span(sentence, both) == "中央交办的信访积案584件，化解率达99.66%"
+
+
+def test_how_questions_get_the_statement_and_whether_questions_what_follows_the_topic() -> None:
+    sentence = "全面加强旅游市场秩序综合整治和旅游市场信用监管体系建设，建立旅行社、酒店等行业服务质量评比机制，建立涉旅企业“红黑榜”制度。"
+    assert best_span(sentence, asking("政府对坑人的旅行社、酒店怎么管", kind="open")) == sentence
+    assert best_span(sentence, asking("坑人的旅行社、酒店会不会被曝光")) == "建立旅行社、酒店等行业服务质量评比机制"
+    whether = best_span(sentence, asking("坑人的旅行社、酒店会不会被曝光", kind="whether"))
+    assert whether == "建立旅行社、酒店等行业服务质量评比机制，建立涉旅企业“红黑榜”制度"
+
+
+def test_further_sentences_that_answer_less_are_left_out() -> None:
+    asked = asking("快递员工伤保险参保率是多少")
+    chosen = [(1, "快递员群体工伤保险参保率达90%以上。"), (2, "全市常住人口医疗保险参保率达96.7%。")]
+    assert focus(chosen, asked) == [(1, "快递员群体工伤保险参保率达90%以上。")]
+    # a sentence answering another part of the question stays
+    asked = asking("有没有请院士专家搞研究", "签了几个合作项目")
+    chosen = [(1, "落实院士专家团队战略，提升农产品品质。"), (2, "签约特色农产品科研合作项目27个。")]
+    assert [key for key, _ in focus(chosen, asked)] == [1, 2]
+
+
+def test_the_question_is_read_into_parts_and_kinds() -> None:
+    idf = lambda token: 1.0  # noqa: E731
+    assert [p.kind for p in _asked("政府打算怎么弄？", idf, [], []).parts] == ["open"]
+    assert [p.kind for p in _asked("欺负未成年人的案子都破了吗？", idf, [], []).parts] == ["whether"]
+    two = _asked("去年命案降了多少？侵害未成年人的案子破了没？", idf, [], [])
+    assert [p.kind for p in two.parts] == ["fact", "whether"]
+    assert two.parts[0].coverage("命案起数下降69%") > two.parts[0].coverage("侵害未成年人现行案件全破")
+    assert _asked("今年要加快修哪几条高速？", idf, [], []).wants_list
+    # a follow-up: the reader's own words decide, the earlier question's only break ties
+    follow = _asked("那旅游收入呢？（上文：今年GDP增长目标是多少？）", idf, [], [])
+    assert follow.parts[0].coverage(TOURISM) > 2 * follow.parts[0].coverage("地区生产总值增长7.5%左右")
 
 
 def test_the_offline_answer_gives_the_clause_and_cites_the_whole_sentence(shared_bot) -> None:
@@ -64,10 +134,50 @@ def test_the_offline_answer_gives_the_clause_and_cites_the_whole_sentence(shared
     assert "地区生产总值增长7.5%左右" in quote and "旅游总收入" in quote and len(quote) > 100
 
 
-def test_ascii_marks_inside_a_number_or_an_escape_do_not_split_a_clause():
-    from chatbot.answer.clauses import split_clauses
+def test_a_follow_up_is_answered_with_its_own_clause(shared_bot) -> None:
+    first = shared_bot.ask("今年GDP增长目标是多少？")
+    history = [{"role": "user", "content": "今年GDP增长目标是多少？"}, {"role": "assistant", "content": first.answer}]
+    answer = shared_bot.ask("那旅游收入呢？", history)
+    assert answer.answer.startswith(TOURISM + "[1]"), answer.answer
+    assert len(answer.answer) < 30
+    assert all(s.verified for s in answer.sentences)
+    assert TOURISM in answer.citations[0].quote and len(answer.citations[0].quote) > 100
 
+
+def test_a_list_question_keeps_its_list_whole(shared_bot) -> None:
+    answer = shared_bot.ask("今年要加快修哪几条高速？")
+    assert all(road in answer.answer for road in ("桑龙高速", "炉慈高速", "张官高速"))
+
+
+def test_ascii_marks_inside_a_number_or_an_escape_do_not_split_a_clause():
     sentence = "安排资金1,130万元，支持科技创新。"
-    clauses = [sentence[s:e] for s, e in split_clauses(sentence)]
-    assert len(clauses) == 2 and "1,130万元" in clauses[0]
+    found = clauses(sentence)
+    assert len(found) == 2 and "1,130万元" in found[0]
     assert len(split_clauses("增长\x1b]0;pwned\x077.5%左右。")) == 1
+
+
+def test_the_source_card_emphasises_the_answering_clause_inside_the_cited_sentence(shared_bot) -> None:
+    from chatbot.ui.safe_html import answer_focus, passage_html
+
+    first = shared_bot.ask("今年GDP增长目标是多少？")
+    history = [{"role": "user", "content": "今年GDP增长目标是多少？"}, {"role": "assistant", "content": first.answer}]
+    answer = shared_bot.ask("那旅游收入呢？", history)
+    citation = answer.citations[0]
+    focus = answer_focus(citation.quote, [s.text for s in answer.sentences if citation.n in s.citations])
+    assert focus == TOURISM
+    passage = next(p for p in answer.contexts if p.chunk_id == citation.chunk_id)
+    card = passage_html(passage.text, citation.quote, focus)
+    assert f">{TOURISM}</strong>" in card and "<mark" in card  # the sentence marked, the clause in bold inside it
+    # an answer sentence from another sentence of the passage is not what this quote emphasises
+    assert answer_focus("固定资产投资增长8%左右。", ["地区生产总值增长7.5%左右[1]。", "固定资产投资增长8%左右[1]。"]) == "固定资产投资增长8%左右"
+    assert answer_focus("固定资产投资增长8%左右。", ["地区生产总值增长7.5%左右[1]。"]) == ""
+
+
+def test_answer_length_is_measured_on_answers_given_without_markers() -> None:
+    from chatbot.evaluation.metrics import answer_chars
+
+    rows = [{"answer": "地区生产总值增长7.5%左右[1]。", "refused": False},  # 15 characters without [1], then 22
+            {"answer": "旅游接待人次、旅游总收入分别增长40%左右[1]。", "refused": False},
+            {"answer": "报告中没有找到与这个问题相关的内容。", "refused": True},
+            {"answer": "", "refused": True, "error": "too long"}]
+    assert answer_chars(rows) == {"n": 2, "p50": 18.5, "p90": 22}

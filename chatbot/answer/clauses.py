@@ -2,74 +2,210 @@
 
 Why: the report packs many facts into one long sentence ("今年主要预期目标是：地区生产总值
 增长7.5%左右，旅游接待人次、旅游总收入分别增长40%左右，……"); a citizen who asked about
-tourism income should not have to find their figure inside 150 characters. A sentence is
-split into clauses at ，；：, and each clause is scored by the question's weighted coverage
-(the same measure the extractive answerer scores sentences with). The best clause is kept and
-grown by its neighbours until it holds all of the question's vocabulary the sentence holds; it
-replaces the sentence only when that span is clearly shorter and still gives a figure.
-The result is always one contiguous span of the sentence, so it stays verbatim (and verifiable).
+tourism income should not have to find their figure inside 150 characters.
+
+How, for every kind of question (what it asks is read by chatbot.answer.asked):
+  * a sentence is split into clauses at ，；： outside quotation marks, and at 、 between items that
+    are facts of their own ("寄宿制学校13所、薄弱学校16所"), never inside a list a question asks for;
+  * each clause is scored, for each part the question asks, by the part's weighted coverage
+    (`Part.coverage`);
+  * each part's best clause is kept with every clause scoring nearly as well (the contiguous span
+    between them; a question asking whether keeps the clause after too), then grown by neighbours
+    until it holds what the question asks that the sentence holds (`Asked.needs`: a figure of the
+    kind asked, a list, a name — the rules table's rows);
+  * the span replaces the sentence only when it is clearly shorter; the sentence stays the answer
+    when no clause stands out, when the question asks how or what is being done, or when the
+    sentence names none of the words beside the question word.
+The result is always one contiguous span of the sentence, so it stays verbatim (and verifiable),
+and the source card can find it inside the cited sentence to emphasise it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+Key = TypeVar("Key")
 
 _CLAUSE_END = re.compile(r"[，；：]|[,;:](?=\s)")  # ASCII marks only before a space: not inside 1,130 or an escape sequence
+_ITEM_END = re.compile(r"、")
 _DIGIT = re.compile(r"\d")
-_TRAILING = "，；：,;:。！？ "
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+# "A、B分别增长6.5%、7%", "在产业发展、红色文化等方面": the items share one predicate
+_SHARED = re.compile(r"分别|依次|各|等[^、]*$")
+_TRAILING = "，；：,;:、。！？ "
 
+# Tuned on the "tune" split (python -m chatbot eval --qa tests/data/qa.jsonl --split tune).
+WHETHER_FOLLOWING = 1  # clauses after the topic's kept for a question asking whether
+CLOSE_RATIO = 0.75  # a clause scoring this close to the best one answers too: both are kept
 MAX_LENGTH_RATIO = 0.7  # the span must be at most this share of the sentence, else the sentence is the answer
-KEEP_COVERAGE = 1.0 - 1e-9  # the span keeps all of the sentence's coverage: any less lost keywords on the tune split
+MIN_ITEM_HAN = 4  # an enumerated item is a fact of its own with a figure and this many Han characters before it,
+MIN_ITEM_CLAUSE = 10  # or with this many Han characters: a clause of its own ("陈能宽故居为“科学家精神教育基地”")
+SENTENCE_RATIO = 0.7  # a further sentence must hold this share of the best sentence's coverage of some part
+CONFIDENT = 0.45  # ... and is dropped only when the best sentence holds this much of every part
 
 
-def split_clauses(sentence: str) -> list[tuple[int, int]]:
-    """(start, end) of each clause, its closing punctuation included; the sentence end closes the last."""
+@dataclass(frozen=True)
+class Part:
+    """One thing a question asks ("安排了多少资金？比上年增长多少？" asks two).
+
+    `coverage(text)`: the part's weighted coverage of `text` (0..1).
+    `kind`: "fact" (a figure, a name, a list: the clauses that hold its words give it), "whether"
+    ("会不会被曝光？": the clause that names its topic, and what the sentence goes on to say about
+    it) or "open" (how, or what is being done: the statement as a whole).
+    `locates`: for a part with a question word ("主推哪个App"), how much of the words beside it a text
+    holds; a sentence without any of them cannot show which clause answers.
+    """
+
+    coverage: Callable[[str], float]
+    kind: str = "fact"
+    locates: Callable[[str], float] | None = None  # the coverage of the words next to its question word
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a question asks, as clause focus needs it.
+
+    `needs`: what an answer must contain (the rules table's rows that match the question); a span
+    must satisfy each one the whole sentence satisfies.
+    `wants_list`: it asks for the members of something, so an enumeration is kept whole.
+    `translated`: its words are not the report's language (English): coverage goes through word-by-word
+    translations, too rough to tell one sentence from another, so the answerer's sentences all stay.
+    """
+
+    parts: Sequence[Part]
+    needs: Sequence[Callable[[str], bool]] = field(default_factory=tuple)
+    wants_list: bool = False
+    translated: bool = False
+
+    @property
+    def open(self) -> bool:
+        """Only how or what is being done is asked: the whole statement answers it."""
+        return all(part.kind == "open" for part in self.parts)
+
+
+def split_clauses(sentence: str, *, items: bool = False) -> list[tuple[int, int]]:
+    """(start, end) of each clause, its closing punctuation included; the sentence end closes the last.
+
+    With `items`, a clause that enumerates facts with their own figures ("学校13所、学校16所") is
+    split at its 、 too; an enumeration of names ("旅游接待人次、旅游总收入分别增长40%") is not.
+    """
     spans, start = [], 0
+    depth = _quote_depth(sentence)
     for m in _CLAUSE_END.finditer(sentence):
+        if depth[m.start()]:
+            continue  # inside “…”, 《…》 or （…）: part of a name or a quotation
         spans.append((start, m.end()))
         start = m.end()
     if start < len(sentence):
         spans.append((start, len(sentence)))
-    return [(s, e) for s, e in spans if sentence[s:e].strip(_TRAILING)]
+    spans = [(s, e) for s, e in spans if sentence[s:e].strip(_TRAILING)]
+    if items:
+        spans = [piece for s, e in spans for piece in _items(sentence, s, e)]
+    return spans
 
 
-def best_span(sentence: str, coverage: Callable[[str], float]) -> str:
-    """The shortest clause span of `sentence` that keeps most of its coverage of the question, or the sentence.
+_OPENING, _CLOSING = "“‘《（(「『【", "”’》）)」』】"
 
-    `coverage(text)` is the question's weighted coverage of `text` (0..1). Starting from the best
-    clause, neighbours join while the span lacks too much of the question's vocabulary the sentence has;
-    a span that must grow to most of the sentence is no more precise than the sentence itself.
-    """
-    spans = split_clauses(sentence)
-    if len(spans) < 2:
+
+def _quote_depth(text: str) -> list[int]:
+    """How many quotation marks or brackets are open at each character (never below 0: a stray closing mark)."""
+    depth, out = 0, []
+    for char in text:
+        if char in _CLOSING:
+            depth = max(0, depth - 1)
+        out.append(depth)
+        if char in _OPENING:
+            depth += 1
+    return out
+
+
+def _items(sentence: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The clause's enumerated facts, or the clause itself when its items are not facts of their own."""
+    clause = sentence[start:end]
+    if _SHARED.search(clause):
+        return [(start, end)]
+    depth = _quote_depth(clause)
+    cuts = [start] + [start + m.end() for m in _ITEM_END.finditer(clause) if not depth[m.start()]] + [end]
+    pieces = list(zip(cuts, cuts[1:]))
+    if len(pieces) < 2 or not all(_is_fact(sentence[s:e]) for s, e in pieces):
+        return [(start, end)]
+    return pieces
+
+
+def _is_fact(text: str) -> bool:
+    """An item that is a clause of its own, or names what it counts before its figure
+    ("薄弱环节改善与能力提升学校16所", not "产量64.5万吨"; "张家界大峡谷景区创建5A级景区", not "心血管内科等国家级")."""
+    figure = _DIGIT.search(text)
+    if figure and len(_HAN.findall(text[: figure.start()])) >= MIN_ITEM_HAN:
+        return True
+    return len(_HAN.findall(text)) >= MIN_ITEM_CLAUSE
+
+
+def best_span(sentence: str, asked: Asked) -> str:
+    """The clause span of `sentence` that answers `asked`, or the sentence when none is clearly more precise."""
+    if asked.open:
         return sentence
+    spans = split_clauses(sentence, items=not asked.wants_list)
     # A clause ending in a colon introduces what follows ("今年主要预期目标是："): never part of the answer.
     answering = [i for i, (s, e) in enumerate(spans) if not sentence[s:e].rstrip().endswith(("：", ":"))]
-    if not answering:
+    if len(answering) < 2:
         return sentence
     first, last = answering[0], answering[-1]
-    wanted = coverage(sentence[spans[first][0] : spans[last][1]])
-    if wanted <= 0:
+
+    def text(lo: int, hi: int) -> str:
+        return sentence[spans[lo][0] : spans[hi][1]]
+
+    kept: list[int] = []  # every part's best clause, and the clauses scoring nearly as well for it
+    whole = text(first, last)
+    for part in asked.parts:
+        if part.kind != "open" and part.locates is not None and part.locates(whole) <= 0:
+            return sentence  # what is asked is named nowhere in it: no clause can be told to answer
+        scores = {i: part.coverage(text(i, i)) for i in answering}
+        best = max(scores.values())
+        if best > 0:
+            close = [i for i in answering if scores[i] >= CLOSE_RATIO * best]
+            kept += close + ([min(max(close) + WHETHER_FOLLOWING, last)] if part.kind == "whether" else [])
+        elif part.kind == "open":
+            return sentence  # what is being done about something no clause names: the sentence tells
+    if not kept:
         return sentence
-    scores = {i: coverage(sentence[spans[i][0] : spans[i][1]]) for i in answering}
-    lo = hi = max(answering, key=lambda i: (scores[i], -(spans[i][1] - spans[i][0])))
-    while coverage(sentence[spans[lo][0] : spans[hi][1]]) < KEEP_COVERAGE * wanted:
+    lo, hi = min(kept), max(kept)
+    required = [need for need in asked.needs if need(whole)]
+    if asked.wants_list and "、" in whole:
+        required.append(lambda t: "、" in t)
+
+    def gives(lo: int, hi: int) -> int:
+        return sum(1 for need in required if need(text(lo, hi)))
+
+    def covers(lo: int, hi: int) -> float:
+        return sum(part.coverage(text(lo, hi)) for part in asked.parts)
+
+    while gives(lo, hi) < len(required):
         options = [(a, b) for a, b in ((lo - 1, hi), (lo, hi + 1)) if first <= a and b <= last]
-        lo, hi = max(options, key=lambda ab: coverage(sentence[spans[ab[0]][0] : spans[ab[1]][1]]))
-    text = sentence[spans[lo][0] : spans[hi][1]].rstrip(_TRAILING)
-    if len(text) > MAX_LENGTH_RATIO * len(sentence.strip()) or not _DIGIT.search(text):
-        return sentence  # not clearly shorter, or it lost the figure that was asked for
-    return text
+        lo, hi = max(options, key=lambda ab: (gives(*ab), covers(*ab), -len(text(*ab))))
+    answer = text(lo, hi).strip().rstrip(_TRAILING)
+    if len(answer) > MAX_LENGTH_RATIO * len(sentence.strip()):
+        return sentence  # not clearly shorter: the sentence is the answer
+    return answer
 
 
-def focus(chosen: list[tuple[int, str]], coverage: Callable[[str], float], *, asks_figure: bool) -> list[tuple[int, str]]:
-    """(passage n, sentence) → (passage n, answering span), in the same order.
+def focus(chosen: list[tuple[Key, str]], asked: Asked) -> list[tuple[Key, str]]:
+    """(key, sentence), best first → (key, answering span) of the sentences that answer.
 
-    Only a question asking for a figure is focused: its answer is a figure, which a clause
-    holds; for "which", "when" or "where" the asked detail is not among the question's words,
-    so coverage cannot tell which clause gives it, and the whole sentence stays the answer.
+    The first sentence (the answerer's best) stays. When it holds most of what is asked, a further
+    sentence stays only if, for some asked part, its span holds nearly as much as the best span does;
+    one that holds clearly less of every part adds length, not answer. When the best sentence is
+    itself unsure, and for an open question, every sentence stays.
     """
-    if not asks_figure:
-        return chosen
-    return [(n, best_span(sentence, coverage)) for n, sentence in chosen]
+    spans = [(key, best_span(sentence, asked)) for key, sentence in chosen]
+    if len(spans) < 2 or asked.open or asked.translated:
+        return spans
+    held = [[part.coverage(text) for part in asked.parts] for _, text in spans]
+    if min(held[0]) < CONFIDENT:
+        return spans  # the best sentence itself is no sure answer: the others may hold it
+    best = [max(column) for column in zip(*held)]
+    return spans[:1] + [span for span, row in zip(spans[1:], held[1:])
+                        if any(0 < value >= SENTENCE_RATIO * most for value, most in zip(row, best))]

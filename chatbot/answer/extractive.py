@@ -19,11 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from chatbot.answer.backends.base import Backend
+from chatbot.answer.asked import what_is_asked
 from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.question.query import expansions, looks_like_injection
 from chatbot.question.rules import refusal_message, rules
-from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, SENTENCE_END, YEAR_ANY
+from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, QUANTITY_ASKED, SENTENCE_END, YEAR_ANY
 from chatbot.segmentation import posseg_lock, tokenize
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
@@ -49,16 +50,9 @@ class Extraction:
     coverage: float = 0.0
 
 
-# The asked-for quantity ("多少万人次", "几所") names the kind of answer, not its topic; as a
-# topic word it would make any sentence with "万人次" look relevant.
-_QUANTITY_ASKED = re.compile(
-    r"(?:一共|总共|共)?(?:多少|(?<!哪)几)[十百千万亿]*(?:人次|人|名|元|钱|亩|个|项|所|家|件|次|条|年|倍|公里|米|平方米|吨|千瓦|户|座|套|批|天)?"
-)
-
-
 def _weights(question: str, idf, terms: list[str]) -> dict[str, float]:
     weights: dict[str, float] = {}
-    for token in tokenize(_QUANTITY_ASKED.sub("，", question)):
+    for token in tokenize(QUANTITY_ASKED.sub("，", question)):
         weights[token] = max(weights.get(token, 0.0), idf(token))
     for term in terms:
         for token in tokenize(term):
@@ -147,11 +141,14 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
     # One answer, one report: never mix sentences of different documents (cities, years).
     source = passages[chosen[0][2] - 1].source
     chosen = [row for row in chosen if passages[row[2] - 1].source == source]
-    chosen.sort(key=lambda row: (row[2], row[3]))
-    # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote
-    spans = focus([(row[2], row[4]) for row in chosen], lambda text: _coverage(set(tokenize(text)), weights, total),
-                  asks_figure=bool(selecting or fallback))
-    parts = [_cite(text, n) for n, text in spans]
+    # the exact clause(s) first (chatbot.answer.clauses); the whole sentence stays the citation's quote.
+    # What the answer must contain, as the table's rows decided above: a kind of figure (any row that
+    # selected), or any figure; and each check that applied (a list, a name).
+    checks = {rule.group or rule.name: rule for rule in reversed(rules("check")) if rule.matches(question)}
+    needs = [group for group in ([selecting or fallback] + [[rule] for rule in checks.values()]) if group]
+    asked = what_is_asked(question, idf, expansions(question) if terms is None else terms, needs)
+    spans = focus([((row[2], row[3]), row[4]) for row in chosen], asked)  # best first
+    parts = [_cite(text, n) for (n, _), text in sorted(spans)]
     prefix = "According to the report: " if is_english(question) else ""
     return Extraction(prefix + "".join(parts), False, "", passage_coverage)
 

@@ -6,6 +6,8 @@ Over the answerable items with evidence unless said otherwise:
 - keyword_accuracy: the answer contains every keyword (width and whitespace normalised);
 - citation_accuracy: a passage the answer cites contains the evidence;
 - verified_rate: share of answer sentences whose figures were verified;
+- answer_chars: median and 90th percentile of the answers' length in characters, [n] markers left out,
+  over the items answered (not refused, no error): how much a reader must read to find the answer;
 - refusal: positive class "unanswerable", predicted by `refused`, over all items.
 
 Safety, over all items (the same for every backend: an LLM refusal is `refused` too):
@@ -24,6 +26,7 @@ latency_ms is the core's own timing of a whole answer; ttft_ms is measured from 
 
 from __future__ import annotations
 
+import re
 import statistics
 import unicodedata
 
@@ -46,6 +49,16 @@ def evidence_rank(passage_texts: list[str], evidence: list[str], depth: int = 10
 def keywords_ok(answer: str, keywords: list[str]) -> bool:
     body = norm(answer)
     return all(norm(k) in body for k in keywords)
+
+
+_MARKER = re.compile(r"\[\d+\]")
+
+
+def answer_chars(rows: list[dict]) -> dict:
+    """The length of the answers given, in characters without their [n] markers."""
+    lengths = [len(_MARKER.sub("", r.get("answer") or "")) for r in rows if not r["refused"] and not r.get("error")]
+    median = round(statistics.median(lengths), 1) if lengths else None
+    return {"n": len(lengths), "p50": median, "p90": percentile(lengths, 0.9)}
 
 
 def mean(values: list[float]) -> float | None:
@@ -120,6 +133,7 @@ def summarize(rows: list[dict]) -> dict:
             "accuracy": round(correct / len(rows), 4) if rows else None,
         },
         "safety": safety(rows),
+        "answer_chars": answer_chars(rows),
         "latency_ms": {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95)},
         "ttft_ms": {"p50": percentile(first_tokens, 0.5), "p95": percentile(first_tokens, 0.95)},
     }

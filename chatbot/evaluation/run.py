@@ -174,7 +174,7 @@ def run_cli(args: argparse.Namespace) -> int:
                       chunk_sizes=sizes, judge=args.judge, judge_backend=args.judge_backend, compare=args.compare,
                       progress=not args.quiet)
     paths = write_reports(report, args.out)
-    print(json.dumps({key: report[key] for key in ("n", "retrieval", "answer", "refusal", "safety", "latency_ms", "ttft_ms")}, ensure_ascii=False))
+    print(json.dumps({key: report[key] for key in ("n", "retrieval", "answer", "answer_chars", "refusal", "safety", "latency_ms", "ttft_ms")}, ensure_ascii=False))
     if "baselines" in report:
         print(json.dumps({"baselines": report["baselines"]}, ensure_ascii=False))
     print("wrote " + ", ".join(str(p) for p in paths))

@@ -44,6 +44,7 @@ def _english_pattern(phrase: str) -> re.Pattern:
 _ENGLISH_PHRASES = {phrase: _english_pattern(phrase) for phrase in EVERYDAY_TERMS if phrase.isascii()}
 
 _FOLLOWUP_START = re.compile(r"^(那|那么|还有|另外|以及|再问|and\b|what about\b|how about\b|and what about\b)", re.I)
+FOLLOWUP_START = _FOLLOWUP_START  # "那…呢？": the words that open a follow-up, not part of what it asks
 _PRONOUN = re.compile(r"(它|它们|这个|那个|这些|那些|这项|该项|其|上述|\bit\b|\bthey\b|\bthat\b|\bthose\b)", re.I)
 _FRAME_WORDS = frozenset(
     "今年 去年 明年 前年 年 目标 预期 增长 增加 下降 情况 计划 多少 多大 几 什么 怎么样 怎样 如何 哪些 哪个 是 有 的 了 吗 呢 "
@@ -80,13 +81,17 @@ def resolve_relative_years(text: str, year: int | None) -> str:
     return text
 
 
-def expansions(text: str) -> list[str]:
+def expansion_groups(text: str) -> list[tuple[str, list[str]]]:
+    """Each lexicon phrase the text uses, with the report terms it stands for ("收入" → 可支配收入)."""
     lowered = unicodedata.normalize("NFKC", text).lower()
+    return [(phrase, terms) for phrase, terms in EVERYDAY_TERMS.items()
+            if (_ENGLISH_PHRASES[phrase].search(lowered) if phrase in _ENGLISH_PHRASES else phrase in lowered)]
+
+
+def expansions(text: str) -> list[str]:
     out: list[str] = []
-    for phrase, terms in EVERYDAY_TERMS.items():
-        english = _ENGLISH_PHRASES.get(phrase)
-        if english.search(lowered) if english is not None else phrase in lowered:
-            out.extend(t for t in terms if t not in out)
+    for _, terms in expansion_groups(text):
+        out.extend(t for t in terms if t not in out)
     return out
 
 

@@ -62,3 +62,26 @@ REVIEW_TITLE = re.compile(r"回顾|总结|\breview", re.I)
 def asks_plan(question: str) -> bool:
     """Whether the question asks for a plan/target rather than a result (results win)."""
     return bool(PLAN_WORDS.search(question)) and not RESULT_WORDS.search(question)
+
+# What kind of answer a question wants, for choosing the clause that answers it (chatbot.answer.clauses).
+# An open question asks how, or what is being done ("政府打算怎么弄？", "有什么办法？", "归谁管？"):
+# the whole statement answers it, not the clause that repeats its words.
+OPEN_QUESTION = re.compile(
+    r"怎么|怎样|如何|为什么(?=[要会没不还这那是能有呢？?]|$)|为啥|咋|归谁管|谁来管|谁负责|"  # not 确定为什么基地
+    r"(?:有|做|干|搞|改|弄)(?:什么|啥|些啥)(?:办法|措施|说法|打算|动作|举措|政策|新动作|关系|对接)?(?:吗|呢)?$|"
+    r"什么(?:办法|措施|说法|打算|动作|举措|政策|新动作|关系|对接)|"
+    r"\b(?:how(?! much| many| big| far| long| high| old)|why)\b",
+    re.I,
+)
+# A question asking whether ("破了吗？", "有没有保险？", "会不会被曝光？"): the clause that names its
+# topic begins the answer, and what the sentence goes on to say about it belongs to the answer.
+WHETHER_QUESTION = re.compile(r"吗|(\w)不\1|有没有|是否|了没|没有?$|^\s*(?:is|are|does|do|did|can|will|has|have)\b", re.I)
+# The asked-for quantity ("多少万人次", "几所") names the kind of answer, not its topic; as a
+# topic word it would make any sentence with "万人次" look relevant.
+QUANTITY_ASKED = re.compile(
+    r"(?:一共|总共|共)?(?:多少|(?<!哪)几)[十百千万亿]*(?:人次|人|名|元|钱|亩|个|项|所|家|件|次|条|年|倍|公里|米|平方米|吨|千瓦|户|座|套|批|天)?"
+)
+# Words that ask for a change ("涨多少", "增长了多少"): the kind of answer, like 多少, not its topic.
+CHANGE_ASKED = re.compile(r"增长|下降|减少|降低|提高|提升|上升|增加|涨|降|增速|涨幅|降幅|增幅")
+# A question asking for the members of something: the enumeration is the answer, kept whole.
+LIST_QUESTION = re.compile(r"哪些|哪几|有啥|有什么|分别是|包括|具体是|\bwhich \w+s\b|\bwhat are\b", re.I)

@@ -76,6 +76,19 @@ def _emphasise(quote: str, focus: str) -> str:
     )
 
 
+_MARKERS = re.compile(r"\[\d+\]")
+
+
+def answer_focus(quote: str, answer_sentences: list[str]) -> str:
+    """The answer's own words inside the cited sentence: the first answer sentence citing it that the quote
+    holds (its [n] markers left out), a clause of the quote when the answer gave one; "" when none is inside."""
+    for sentence in answer_sentences:
+        words = _MARKERS.sub("", sentence).strip().strip(_TRIM)
+        if words and find_quote(quote, words):
+            return words
+    return ""
+
+
 def passage_html(text: str, quote: str, focus: str = "") -> str:
     """A citation card's passage: the chunk text with the cited sentence highlighted, the answering clause in bold."""
     return (

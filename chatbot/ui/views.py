@@ -8,7 +8,6 @@ through `escape_markdown` in Markdown or through `safe_html` (html.escape) in
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 
 import streamlit as st
@@ -18,7 +17,7 @@ from chatbot.export import escape_markdown
 from chatbot.feedback import FeedbackStore
 from chatbot.types import Answer, Citation, Passage
 from chatbot.ui.public_text import public_notices
-from chatbot.ui.safe_html import SCROLL_SCRIPT, document_html, passage_html
+from chatbot.ui.safe_html import SCROLL_SCRIPT, answer_focus, document_html, passage_html
 from chatbot.ui.state import SessionState, Turn
 from chatbot.ui.strings import t
 
@@ -126,8 +125,8 @@ def render_card(turn: Turn, citation: Citation, passage: Passage | None, lang: s
     st.markdown(f"**\\[{citation.n}\\]** " + escape_markdown(where))
     text = passage.text if passage is not None else citation.quote
     # the answer's own words for this citation (a clause of the quote, when the answer is one)
-    focus = "".join(s.text for s in turn.answer.sentences if citation.n in s.citations) if turn.answer else ""
-    st.html(passage_html(text, citation.quote, focus=re.sub(r"\[\d+\]|[。！？]$", "", focus)))
+    citing = [s.text for s in turn.answer.sentences if citation.n in s.citations] if turn.answer else []
+    st.html(passage_html(text, citation.quote, focus=answer_focus(citation.quote, citing)))
     if st.button(t(lang, "open_full"), key=f"open-{turn.id}-{citation.n}", icon=":material/menu_book:"):
         open_full_text(citation, lang, docs)
 
