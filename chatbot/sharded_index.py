@@ -81,31 +81,37 @@ class ShardedIndex:
         wanted = np.array([index[t] for tokens in queries for t in tokens], dtype=np.int64)
         row_of = np.repeat(np.arange(len(queries), dtype=np.int64), [len(tokens) for tokens in queries])
         hashes = token_hashes(vocab)
-        columns = [self.shards[s].columns(hashes) for s in chosen]
-        dfs = [self.shards[s].df(c) for s, c in zip(chosen, columns)]
-        target_idf = idf(width, np.sum(dfs, axis=0))
-        targets, values = [], []
-        for shard_no, (s, cols, df) in enumerate(zip(chosen, columns, dfs)):
+        # Pass 1, per shard: where each token's postings start, and how many (its df there).
+        begins = np.zeros((len(chosen), len(vocab)), dtype=np.int64)
+        lengths = np.zeros((len(chosen), len(vocab)), dtype=np.int64)
+        for k, s in enumerate(chosen):
             shard = self.shards[s]
-            col = cols[wanted]
-            keep = col >= 0
-            if not keep.any():
+            if not len(shard.hashes):
                 continue
-            col = col[keep]
-            begin, end = shard.indptr[col], shard.indptr[col + 1]
-            lengths = end - begin
-            total = int(lengths.sum())
-            if not total:
+            pos = np.minimum(shard.hashes.searchsorted(hashes), len(shard.hashes) - 1)
+            hit = shard.hashes[pos] == hashes
+            begins[k] = shard.indptr[pos]
+            lengths[k] = np.where(hit, shard.indptr[pos + 1] - begins[k], 0)
+        # Every shard's idf against the searched set's, at once (factor 1 where they agree).
+        factor = idf(width, lengths.sum(axis=0))[None, :] / idf(sizes[:, None], lengths)
+        begins, lengths, factor = begins[:, wanted], lengths[:, wanted], factor[:, wanted]
+        firsts = np.cumsum(lengths, axis=1) - lengths
+        totals = lengths.sum(axis=1)
+        # Pass 2, per shard: its postings of the query tokens, in query order.
+        indices, values = [], []
+        for k, s in enumerate(chosen):
+            if not totals[k]:
                 continue
-            firsts = np.zeros(len(lengths), dtype=np.int64)
-            np.cumsum(lengths[:-1], out=firsts[1:])
-            gather = np.repeat(begin - firsts, lengths) + np.arange(total, dtype=np.int64)
-            value = shard.data[gather]
-            factor = (target_idf / idf(shard.n_docs, df))[wanted[keep]]
-            if np.any(factor != 1.0):
-                value = value * np.repeat(factor.astype(np.float32), lengths)
-            targets.append(np.repeat(row_of[keep] * width + starts[shard_no], lengths) + shard.indices[gather])
-            values.append(value)
-        if targets:
-            np.add.at(rows, np.concatenate(targets), np.concatenate(values))
+            shard = self.shards[s]
+            gather = np.repeat(begins[k] - firsts[k], lengths[k]) + np.arange(totals[k], dtype=np.int64)
+            indices.append(shard.indices[gather])
+            values.append(shard.data[gather])
+        if indices:
+            flat = lengths.ravel()
+            base = (row_of[None, :] * width + starts[:-1, None]).ravel()
+            value = np.concatenate(values)
+            scale = np.where(flat > 0, factor.ravel(), 1.0)
+            if np.any(scale != 1.0):
+                value = value * np.repeat(scale.astype(np.float32), flat)
+            np.add.at(rows, np.repeat(base, flat) + np.concatenate(indices), value)
         return rows.reshape(len(queries), width), positions
