@@ -50,9 +50,9 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from _common import free_port, pct  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import numpy as np
+from _common import free_port, pct  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -75,7 +75,7 @@ def wording_key(text: str) -> str:
 
 
 def make_embedders(settings):
-    from chatbot.embedders import Embedder, get_embedder
+    from chatbot.retrieve.embedders import Embedder, get_embedder
 
     real = get_embedder(settings)
     table: dict[str, np.ndarray] = {}
@@ -164,8 +164,8 @@ _NUM = re.compile(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?(?![A-Za-z\d.])")
 
 def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int, float]:
     """Write copies of the stored documents' chunks under new sources until `target` chunks."""
-    from chatbot.shards import write_shard
-    from chatbot.store import ChunkStore
+    from chatbot.retrieve.shards import write_shard
+    from chatbot.retrieve.store import ChunkStore
 
     store = ChunkStore(settings)
     col = store.collection(embedder.id, 384, create=True)
@@ -230,8 +230,8 @@ def replica(args) -> None:
     """Cold start to first answer, then routed and unrouted hybrid latency; one JSON line."""
     started = float(args.started)
     from chatbot.evaluation.qaset import load_qa
-    from chatbot.retrieval import Retriever
-    from chatbot.routing import route
+    from chatbot.question.routing import route
+    from chatbot.retrieve.retriever import Retriever
     from chatbot.settings import Settings
 
     settings = Settings(data_dir=Path(args.data), chroma_host="127.0.0.1", chroma_port=args.port)
@@ -296,7 +296,7 @@ def _where(where: dict) -> dict:
 
 def bench_query_embedder(settings):
     """The real query embedder under the id the bench's store was written with."""
-    from chatbot.embedders import Embedder, get_embedder
+    from chatbot.retrieve.embedders import Embedder, get_embedder
 
     real = get_embedder(settings)
 
@@ -517,7 +517,7 @@ def main() -> None:
             server = ChromaServer(data / "chroma")
             try:
                 served = Settings(data_dir=data, chroma_host="127.0.0.1", chroma_port=server.port)
-                from chatbot.store import ChunkStore
+                from chatbot.retrieve.store import ChunkStore
 
                 with ChunkStore(served) as store:
                     manifest = store.read_manifest()

@@ -13,7 +13,7 @@ manifest names, so none of this is visible yet. A chunk whose text is
 unchanged but whose metadata changed keeps its id, so rewriting it is
 visible: those rewrites wait until every document's new text is stored, and
 need no embedding. Then each document's lexical shard is written (temporary file, fsync,
-rename: chatbot/shards.py) and the manifest, which names the shards, is switched, in one upsert of all its
+rename: chatbot/retrieve/shards.py) and the manifest, which names the shards, is switched, in one upsert of all its
 records; then what disappeared is deleted. A run that fails or is killed at any point
 (SIGKILL included: tests/test_crash.py) leaves readers on the last complete
 state, and the next run repairs the rest.
@@ -24,25 +24,25 @@ holds from another file is refused unless the operator passes --replace.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import statistics
 import sys
 import time
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import DocumentError, StoreError
-from chatbot.query import load_lexicon, passage_terms
-from chatbot.settings import Settings
-from chatbot.shards import remove_stale, write_shard
+from chatbot.question.query import load_lexicon, passage_terms
+from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.shards import remove_stale, write_shard
+from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.safetext import escape_controls
-from chatbot.store import ChunkStore, ingest_lock
+from chatbot.settings import Settings
 from ingest.chunking import Chunk, build_chunks
 from ingest.loaders import SourceDocument, discover, load
 from ingest.outline import outline
@@ -325,7 +325,7 @@ def ingest(
             embedded, refitted = _sync(col, store, chunks, embedder, dim, chunks[0].source, progress)
             summary.embedded += embedded
             summary.refitted += refitted
-        # The lexical shards, complete on disk before the manifest names them (chatbot/shards.py).
+        # The lexical shards, complete on disk before the manifest names them (chatbot/retrieve/shards.py).
         shards: dict[str, str] = {}
         for n, (doc, chunks) in enumerate(prepared, start=1):
             _checkpoint(f"lexical {n}")

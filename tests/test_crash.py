@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from chatbot.embedders import get_embedder
 from chatbot.errors import StoreNotReadyError
-from chatbot.retrieval import Retriever
+from chatbot.retrieve.embedders import get_embedder
+from chatbot.retrieve.retriever import Retriever
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
+from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
-from chatbot.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
-from chatbot.store import ChunkStore
 from ingest.loaders import discover, load
 from ingest.pipeline import prepare_chunks
 from tests.conftest import ROOT

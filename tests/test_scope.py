@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.scope import other_cities, out_of_scope
+from chatbot.question.scope import other_cities, out_of_scope
 from chatbot.types import Passage
 
 DOCS = {"zjj.txt": {"city": "张家界", "city_en": "Zhangjiajie"}}
@@ -69,7 +69,7 @@ def test_lists_and_results_the_report_does_give_are_answered(shared_bot):
 
 
 def test_question_shapes_that_look_like_the_refused_ones():
-    from chatbot.answer.rules import RULES
+    from chatbot.question.rules import RULES
     from chatbot.question.vocabulary import ACTUAL_RESULT
 
     row = {rule.name: rule for rule in RULES}

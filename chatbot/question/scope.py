@@ -14,8 +14,8 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-from chatbot.answer.rules import rules
-from chatbot.routing import stored_city_names
+from chatbot.question.routing import stored_city_names
+from chatbot.question.rules import rules
 from chatbot.types import Passage
 
 PREFECTURES = Path(__file__).parent / "data" / "prefectures.tsv"
@@ -59,7 +59,7 @@ def other_cities(question: str, documents: dict[str, dict], passages: list[Passa
 def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passage]) -> str | None:
     """The reason a question is outside what the report can say, or None."""
     normalized = unicodedata.normalize("NFKC", question)
-    for rule in rules("scope"):  # rows of the question-shape table (chatbot.answer.rules)
+    for rule in rules("scope"):  # rows of the question-shape table (chatbot.question.rules)
         if rule.matches(normalized):
             return rule.reason
     if other_cities(normalized, documents, passages):

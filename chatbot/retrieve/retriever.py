@@ -20,17 +20,17 @@ from typing import Literal
 
 import numpy as np
 
-from chatbot.bilingual import english_expansions
-from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
-from chatbot.lexical import tokenize
-from chatbot.query import expansions, resolve_relative_years
+from chatbot.question.query import expansions, resolve_relative_years
+from chatbot.question.routing import stored_city_names
 from chatbot.reports import base_year
-from chatbot.routing import stored_city_names
+from chatbot.retrieve.bilingual import english_expansions
+from chatbot.retrieve.embedders import Embedder
+from chatbot.retrieve.store import ChunkStore
+from chatbot.segmentation import tokenize
 from chatbot.settings import Settings
-from chatbot.sharded_index import ShardedIndex
-from chatbot.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
-from chatbot.store import ChunkStore
+from chatbot.retrieve.sharded_index import ShardedIndex
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
 from chatbot.types import Passage
 
 logger = logging.getLogger(__name__)

@@ -187,7 +187,7 @@ class ChunkStore:
     def write_manifests(self, records: dict[str, tuple[Sequence[str], dict]], lexical: dict[str, str] | None = None) -> None:
         """Record several sources' complete ingests in one upsert, so readers switch to all at once.
 
-        `lexical` names each source's persisted BM25 shard (chatbot/shards.py), already on disk.
+        `lexical` names each source's persisted BM25 shard (chatbot/retrieve/shards.py), already on disk.
         Past Chroma's batch limit (thousands of sources) the upsert is split.
         """
         if not records:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from chatbot.shards import Shard, idf, token_hashes
+from chatbot.retrieve.shards import Shard, idf, token_hashes
 
 
 class ShardedIndex:

@@ -34,6 +34,7 @@ import bm25s
 import numpy as np
 
 logger = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
 
 MAGIC = b"ZJJBM25\x01"
 SUFFIX = ".bm25"
