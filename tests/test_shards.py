@@ -159,8 +159,8 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
     ingest([folder], settings, progress=False, embedder=embedder)
     retriever = Retriever(settings, embedder)
     touched: list[int] = []
-    real = Shard.columns
-    monkeypatch.setattr(Shard, "columns", lambda self, hashes: touched.append(id(self)) or real(self, hashes))
+    real = Shard.postings
+    monkeypatch.setattr(Shard, "postings", lambda self, hashes: touched.append(id(self)) or real(self, hashes))
     try:
         state = retriever._state
         assert len(state.lexical.shards) == 2 and len(state.sources) == 2

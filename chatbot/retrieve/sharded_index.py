@@ -43,7 +43,7 @@ class ShardedIndex:
             hashes = token_hashes(todo)
             total = np.zeros(len(todo), dtype=np.int64)
             for shard in self.shards:
-                total += shard.df(shard.columns(hashes))
+                total += shard.postings(hashes)[1]
             with self._lock:
                 self._df.update(zip(todo, total.tolist()))
         with self._lock:
@@ -85,13 +85,7 @@ class ShardedIndex:
         begins = np.zeros((len(chosen), len(vocab)), dtype=np.int64)
         lengths = np.zeros((len(chosen), len(vocab)), dtype=np.int64)
         for k, s in enumerate(chosen):
-            shard = self.shards[s]
-            if not len(shard.hashes):
-                continue
-            pos = np.minimum(shard.hashes.searchsorted(hashes), len(shard.hashes) - 1)
-            hit = shard.hashes[pos] == hashes
-            begins[k] = shard.indptr[pos]
-            lengths[k] = np.where(hit, shard.indptr[pos + 1] - begins[k], 0)
+            begins[k], lengths[k] = self.shards[s].postings(hashes)
         # Every shard's idf against the searched set's, at once (factor 1 where they agree).
         factor = idf(width, lengths.sum(axis=0))[None, :] / idf(sizes[:, None], lengths)
         begins, lengths, factor = begins[:, wanted], lengths[:, wanted], factor[:, wanted]

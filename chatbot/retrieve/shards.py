@@ -162,18 +162,14 @@ class Shard:
         }
         return cls(n_docs=int(header["n_docs"]), ids_sha=header["ids_sha"], **arrays)
 
-    def columns(self, hashes: np.ndarray) -> np.ndarray:
-        """Column of each hash in this shard, -1 where the shard lacks the token."""
+    def postings(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each token's postings start in `indices`/`data`, and how many there are
+        (its document frequency here; 0 where this shard lacks the token)."""
         if not len(self.hashes):
-            return np.full(len(hashes), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self.hashes, hashes), len(self.hashes) - 1)
-        return np.where(self.hashes[pos] == hashes, pos, -1)
-
-    def df(self, columns: np.ndarray) -> np.ndarray:
-        """Documents holding each column's token (0 for -1)."""
-        found = columns >= 0
-        safe = np.where(found, columns, 0)
-        return np.where(found, self.indptr[safe + 1] - self.indptr[safe], 0)
+            return np.zeros(len(hashes), dtype=np.int64), np.zeros(len(hashes), dtype=np.int64)
+        pos = np.minimum(self.hashes.searchsorted(hashes), len(self.hashes) - 1)
+        begins = self.indptr[pos]
+        return begins, np.where(self.hashes[pos] == hashes, self.indptr[pos + 1] - begins, 0)
 
 
 def idf(n_docs: int | np.ndarray, df: int | np.ndarray) -> np.ndarray:
