@@ -230,9 +230,14 @@ def replica(args) -> None:
     """Cold start to first answer, then routed and unrouted hybrid latency; one JSON line."""
     started = float(args.started)
     from chatbot.evaluation.qaset import load_qa
-    from chatbot.question.routing import route
-    from chatbot.retrieve.retriever import Retriever
     from chatbot.settings import Settings
+
+    try:
+        from chatbot.question.routing import route
+        from chatbot.retrieve.retriever import Retriever
+    except ModuleNotFoundError:  # the old design's tree has the flat layout
+        from chatbot.retrieval import Retriever
+        from chatbot.routing import route
 
     settings = Settings(data_dir=Path(args.data), chroma_host="127.0.0.1", chroma_port=args.port)
     embedder = bench_query_embedder(settings)
@@ -296,7 +301,10 @@ def _where(where: dict) -> dict:
 
 def bench_query_embedder(settings):
     """The real query embedder under the id the bench's store was written with."""
-    from chatbot.retrieve.embedders import Embedder, get_embedder
+    try:
+        from chatbot.retrieve.embedders import Embedder, get_embedder
+    except ModuleNotFoundError:  # the old design's tree
+        from chatbot.embedders import Embedder, get_embedder
 
     real = get_embedder(settings)
 

@@ -7,9 +7,7 @@ touches one report's shard only. The crash mid-write is in tests/test_crash.py.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import bm25s
 import numpy as np
@@ -24,7 +22,8 @@ from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
 from ingest.loaders import load
 from ingest.pipeline import ingest, prepare_chunks
-from tests.conftest import ROOT, SEED
+from tests.conftest import SEED
+from tests.test_routing import make_variants  # scripts/make_variants.py, loaded once
 
 REPORT = SEED.name
 QUESTIONS = ["2023年地区生产总值预期增长多少？", "快递小哥有什么政策", "旅游收入是多少", "How did the city respond to the extreme heat?"]
@@ -39,14 +38,6 @@ def embedder():
 def seed_terms():
     chunks = prepare_chunks(load(SEED), Settings())
     return [c.id for c in chunks], [c.meta["terms"].split() for c in chunks]
-
-
-def _make_variants():
-    spec = importlib.util.spec_from_file_location("make_variants", ROOT / "scripts" / "make_variants.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("make_variants", module)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_round_trip_scores_exactly_like_bm25s(tmp_path, seed_terms):
@@ -148,7 +139,6 @@ def test_a_replica_without_the_shard_file_builds_it_from_the_store(store_copy, e
 
 def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, monkeypatch):
     """Two reports (the seed and 湘西州 2023, same wording, other figures)."""
-    make_variants = _make_variants()
     settings = Settings()
     folder = tmp_path / "variant"
     folder.mkdir()
