@@ -41,7 +41,6 @@ import json
 import math
 import random
 import re
-import resource
 import shutil
 import statistics
 import subprocess
@@ -265,7 +264,7 @@ def replica(args) -> None:
         t = time.perf_counter()
         retriever.search(q, 5, where=where)
         timings["routed"].append((time.perf_counter() - t) * 1000)
-    out = {"load_s": load_s, "cold_s": cold, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    out = {"load_s": load_s, "cold_s": cold, "rss_mb": peak_rss_mb(),
            "routed_reports": statistics.mean(len(getattr(retriever._state, "shards_for", lambda w: [0])(w) or []) for _, w in routed if w) if any(w for _, w in routed) else 0,
            "unrouted_found": sum(1 for _, w in routed if not w)}
     for key, values in timings.items():
@@ -273,6 +272,15 @@ def replica(args) -> None:
     if args.dense_costs:
         out.update(dense_costs(retriever, embedder, routed))
     print("RESULT " + json.dumps(out), flush=True)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's over fork and exec."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def dense_costs(retriever, embedder, routed) -> dict[str, float]:

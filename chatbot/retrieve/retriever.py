@@ -45,6 +45,8 @@ RRF_K = 60
 REFRESH_SECONDS = 2.0
 CHUNK_CACHE = 2048  # fetched passages kept per replica
 EXACT_SORT_LIMIT = 50_000  # above this many candidates, argpartition instead of a full sort
+EXACT_DENSE_LIMIT = 5_000  # routed to at most this many chunks: exact dense scan instead of Chroma's filtered search
+VECTOR_CACHE = 20_000  # stored vectors kept per replica for routed questions (~30 MB at 384 dimensions)
 
 
 @dataclass
@@ -133,6 +135,7 @@ class Retriever:
         self._state = _Snapshot()
         self._shards: dict[str, Shard] = {}  # opened shard files by name, kept across versions
         self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
+        self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
         self.refresh(force=True)
 
@@ -169,6 +172,7 @@ class Retriever:
                 subjects=subject_pattern(documents),
             )
             self._chunk_cache.clear()
+            self._vector_cache.clear()
             logger.info("retriever loaded %s chunks from %s documents", len(ids), len(manifest))
 
     def _shard(self, source: str, entry: dict) -> Shard:
@@ -286,6 +290,9 @@ class Retriever:
 
     def _dense_scores(self, state: _Snapshot, query: Query, where: dict | None) -> dict[str, float]:
         vector = self._embed_query(query.text)
+        selected = state.shards_for(where)
+        if selected is not None and sum(state.lexical.shards[s].n_docs for s in selected) <= EXACT_DENSE_LIMIT:
+            return self._exact_dense_scores(state, vector, selected)
         n = min(CANDIDATES + 10, self._collection.count())
         if n == 0:
             return {}
@@ -296,6 +303,41 @@ class Retriever:
         for cid, distance in zip(result["ids"][0], result["distances"][0]):
             if cid in state.pos:  # skip chunks of an unfinished ingest
                 out[cid] = 1.0 - float(distance)
+        return out
+
+    def _exact_dense_scores(self, state: _Snapshot, vector: list[float], selected: list[int]) -> dict[str, float]:
+        """Cosine similarity against every vector of the routed reports, fetched by id.
+
+        Chroma's HNSW search with a metadata filter costs ~300 ms p95 at 100k chunks (it scans
+        the metadata first; benchmarks/bench_scale.py); a few hundred vectors by id and one
+        matrix product cost a few ms, and the search is exact.
+        """
+        ids = [state.ids[p] for s in selected for p in range(state.lexical.offsets[s], state.lexical.offsets[s + 1])]
+        if not ids:
+            return {}
+        vectors = self._vectors(ids)
+        present = [cid for cid in ids if cid in vectors]
+        if not present:
+            return {}
+        matrix = np.asarray([vectors[cid] for cid in present], dtype=np.float64)
+        q = np.asarray(vector, dtype=np.float64)
+        cosine = matrix @ q / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(q), 1e-12)
+        top = np.argsort(-cosine, kind="stable")[: CANDIDATES + 10]
+        return {present[i]: float(cosine[i]) for i in top}
+
+    def _vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        """Stored vectors by chunk id, through a small cache (a routed report is asked again)."""
+        with self._lock:
+            out = {cid: self._vector_cache[cid] for cid in ids if cid in self._vector_cache}
+        todo = [cid for cid in ids if cid not in out]
+        for i in range(0, len(todo), 500):
+            got = self._collection.get(ids=todo[i : i + 500], include=["embeddings"])
+            fetched = dict(zip(got["ids"], got["embeddings"]))
+            out.update(fetched)
+            with self._lock:
+                self._vector_cache.update(fetched)
+                while len(self._vector_cache) > VECTOR_CACHE:
+                    self._vector_cache.popitem(last=False)
         return out
 
     @staticmethod
