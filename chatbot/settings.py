@@ -40,6 +40,11 @@ class Settings(BaseSettings):
         validation_alias=_env("CHATBOT_SEEDS_DIR"),
         description="What `python -m ingest` ingests when given no path.",
     )
+    lexical_dir: Path | None = Field(
+        None,
+        validation_alias=_env("CHATBOT_LEXICAL_DIR"),
+        description="Folder of the persisted per-report BM25 shards, shared by ingest and replicas (default: DATA_DIR/lexical).",
+    )
     collection: str = Field(
         "zjj_report",
         validation_alias=_env("CHATBOT_COLLECTION"),
@@ -223,6 +228,11 @@ class Settings(BaseSettings):
         if self.api_keys is None:
             return []
         return [key.strip() for key in self.api_keys.get_secret_value().split(",") if key.strip()]
+
+    @property
+    def lexical_path(self) -> Path:
+        """Where ingest writes the lexical shards and replicas open them (docs/deployment.md)."""
+        return self.lexical_dir or self.data_dir / "lexical"
 
     @property
     def uses_chroma_server(self) -> bool:

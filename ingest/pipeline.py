@@ -12,7 +12,8 @@ damaged ones are deleted and written again). Readers only see the ids the
 manifest names, so none of this is visible yet. A chunk whose text is
 unchanged but whose metadata changed keeps its id, so rewriting it is
 visible: those rewrites wait until every document's new text is stored, and
-need no embedding. Then the manifest is switched, in one upsert of all its
+need no embedding. Then each document's lexical shard is written (temporary file, fsync,
+rename: chatbot/retrieve/shards.py) and the manifest, which names the shards, is switched, in one upsert of all its
 records; then what disappeared is deleted. A run that fails or is killed at any point
 (SIGKILL included: tests/test_crash.py) leaves readers on the last complete
 state, and the next run repairs the rest.
@@ -38,6 +39,7 @@ from tqdm import tqdm
 from chatbot.errors import DocumentError, StoreError
 from chatbot.question.query import load_lexicon, passage_terms
 from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.shards import remove_stale, write_shard
 from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.safetext import escape_controls
 from chatbot.settings import Settings
@@ -323,9 +325,17 @@ def ingest(
             embedded, refitted = _sync(col, store, chunks, embedder, dim, chunks[0].source, progress)
             summary.embedded += embedded
             summary.refitted += refitted
+        # The lexical shards, complete on disk before the manifest names them (chatbot/retrieve/shards.py).
+        shards: dict[str, str] = {}
+        for n, (doc, chunks) in enumerate(prepared, start=1):
+            _checkpoint(f"lexical {n}")
+            shards[doc.source] = write_shard(
+                settings.lexical_path, [c.id for c in chunks], [c.meta["terms"].split() for c in chunks],
+                before_rename=lambda: _checkpoint("lexical rename"),
+            )
         # The switch: readers move from the previous complete state to this one at once.
         _checkpoint("manifest")
-        store.write_manifests(records)
+        store.write_manifests(records, shards)
         gone = [old for old in renamed if old not in records]
         if gone:
             store.remove_from_manifest(*gone)
@@ -337,5 +347,9 @@ def ingest(
                 col.delete(ids=stale)
                 summary.deleted += len(stale)
                 logger.info("deleted %s stale chunks of %s", len(stale), source)
+        named = {entry.get("lexical") for entry in store.read_manifest().values()}
+        removed = remove_stale(settings.lexical_path, {name for name in named if name})
+        if removed:
+            logger.info("removed %s unused lexical shard files", removed)
     summary.seconds = time.perf_counter() - started
     return summary

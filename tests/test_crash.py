@@ -2,7 +2,8 @@
 
 `python -m ingest` runs as a subprocess. With CHATBOT_TEST_INGEST_DELAY set (test-only hook
 in ingest/pipeline.py) it prints "ingest-checkpoint NAME" at: locked, document N, refit N,
-embed N, upsert N, manifest, delete; "NAME=SECONDS" makes it pause at that checkpoint, so a kill
+embed N, upsert N, lexical N, lexical rename (a shard file written and fsynced, not yet renamed),
+manifest, delete; "NAME=SECONDS" makes it pause at that checkpoint, so a kill
 lands at a known point. A run over several files also passes "document N" before the N-th
 file; the manifest is written once, after the last one. Kills without a pause land inside the next call (embedding,
 Chroma's upsert or delete).
@@ -27,12 +28,13 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from chatbot.errors import StoreNotReadyError
 from chatbot.retrieve.embedders import get_embedder
-from chatbot.retrieve.lexical import LexicalIndex
 from chatbot.retrieve.retriever import Retriever
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
 from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
 from ingest.loaders import discover, load
@@ -127,6 +129,9 @@ def check_readable(settings: Settings) -> dict[str, list[str]]:
         for cid in ids:
             vector = got[cid]["embedding"]
             assert vector is not None and len(vector) == DIM and all(math.isfinite(float(x)) for x in vector)
+        for source, entry in manifest.items():  # the lexical shard each record names is there, whole
+            shard = Shard.open(settings.lexical_path / f"{entry['lexical']}{SHARD_SUFFIX}")
+            assert shard.n_docs == len(entry["ids"]) and shard.ids_sha == ids_digest(entry["ids"]), source
         return {source: entry["ids"] for source, entry in manifest.items()}
 
 
@@ -159,11 +164,15 @@ def check_exhaustively(settings: Settings, path: Path, embedder) -> None:
     retriever = Retriever(settings, embedder)
     try:
         assert list(retriever._ids) == order
-        assert {cid: c["text"] for cid, c in retriever.chunks.items()} == {cid: c.text for cid, c in expected.items()}
-        # the stored terms (expansions included at ingest), as a fresh load builds them
-        reference = LexicalIndex(order, [expected[c].meta["terms"].split() for c in order])
-        assert retriever._state.lexical.ids == reference.ids
-        assert retriever._state.lexical._df == reference._df
+        # each report's persisted shard holds exactly the index of its expected terms (expansions included)
+        for source, shard in zip(retriever._state.sources, retriever._state.lexical.shards):
+            ids = manifest[source]["ids"]
+            reference = Shard.build(ids, [expected[c].meta["terms"].split() for c in ids])
+            assert isinstance(shard.data, np.memmap) or isinstance(shard.data.base, np.memmap), "not the persisted shard"
+            for key in ("hashes", "indptr", "indices", "data"):
+                assert np.array_equal(getattr(shard, key), getattr(reference, key)), (source, key)
+        files = {p.name for p in settings.lexical_path.iterdir() if p.name.endswith(SHARD_SUFFIX)}
+        assert {f"{e['lexical']}{SHARD_SUFFIX}" for e in manifest.values()} <= files
     finally:
         retriever.store.close()
 
@@ -241,6 +250,33 @@ def test_modified_report_killed_during_upsert_before_and_during_delete(store_cop
     out = run_ingest(seeds)
     assert "(0 embedded" in out, out
     check_exhaustively(settings, seeds, embedder)
+
+
+def test_killed_while_writing_the_lexical_shard_leaves_no_half_index_visible(store_copy, tmp_path, embedder):
+    """9. Killed once the new report's shard is written to its temporary file, before the rename:
+    readers keep the old report and its old shard; the re-run writes the shard and switches."""
+    settings = Settings()
+    original = check_readable(settings)[REPORT]
+    before = {p.name for p in settings.lexical_path.iterdir()}
+    seeds = modified_seeds(tmp_path)
+    run = Ingest(seeds, delay="lexical rename=120", args=("--replace",))
+    run.wait_for("lexical rename")
+    run.kill()
+    leftovers = {p.name for p in settings.lexical_path.iterdir()} - before
+    assert leftovers and all(name.startswith(".tmp-") for name in leftovers), leftovers  # only the temporary file
+    assert check_readable(settings)[REPORT] == original
+    retriever = Retriever(settings, embedder)
+    try:
+        assert "7.5%" in " ".join(p.text for p in retriever.search("2023年地区生产总值预期增长多少？", 3))
+    finally:
+        retriever.store.close()
+
+    out = run_ingest(seeds, ("--replace",))
+    assert "(0 embedded" in out, out
+    check_exhaustively(settings, seeds, embedder)
+    new = {p.name for p in settings.lexical_path.iterdir()} - before - leftovers
+    assert len(new) == 1 and not new.pop().startswith(".tmp-")
+    assert leftovers <= {p.name for p in settings.lexical_path.iterdir()}  # removed only once stale (10 min)
 
 
 def test_metadata_change_killed_while_rewriting_present_ids(store_copy, tmp_path, embedder):

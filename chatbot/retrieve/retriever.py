@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -25,10 +26,11 @@ from chatbot.question.routing import stored_city_names
 from chatbot.reports import base_year
 from chatbot.retrieve.bilingual import english_expansions
 from chatbot.retrieve.embedders import Embedder
-from chatbot.retrieve.lexical import LexicalIndex
 from chatbot.retrieve.store import ChunkStore
 from chatbot.segmentation import tokenize
 from chatbot.settings import Settings
+from chatbot.retrieve.sharded_index import ShardedIndex
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
 from chatbot.types import Passage
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,10 @@ CONTEXT_WEIGHT = 0.5  # the previous question's words count half, like expansion
 CANDIDATES = 40
 RRF_K = 60
 REFRESH_SECONDS = 2.0
+CHUNK_CACHE = 2048  # fetched passages kept per replica
+EXACT_SORT_LIMIT = 50_000  # above this many candidates, argpartition instead of a full sort
+EXACT_DENSE_LIMIT = 5_000  # routed to at most this many chunks: exact dense scan instead of Chroma's filtered search
+VECTOR_CACHE = 20_000  # stored vectors kept per replica for routed questions (~30 MB at 384 dimensions)
 
 
 @dataclass
@@ -84,24 +90,36 @@ def subject_pattern(documents: dict[str, dict]) -> re.Pattern | None:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    """Everything a search reads, swapped in one assignment when an ingest completes."""
+    """Everything a search reads, swapped in one assignment when an ingest completes.
+
+    Chunk texts are not held: a replica fetches the passages it returns from Chroma
+    (`_fetch`), so its memory does not grow with the store's text.
+    """
 
     version: str | None = None
     ids: tuple[str, ...] = ()
     pos: dict[str, int] = field(default_factory=dict)
-    lexical: LexicalIndex = field(default_factory=lambda: LexicalIndex([], []))
-    chunks: dict[str, dict] = field(default_factory=dict)
+    lexical: ShardedIndex = field(default_factory=lambda: ShardedIndex([]))
+    sources: tuple[str, ...] = ()  # shard order: the manifest's
     documents: dict[str, dict] = field(default_factory=dict)
-    columns: dict[str, np.ndarray] = field(default_factory=dict)  # metadata key -> values, built on demand
     subjects: re.Pattern | None = None  # the reports' city names, see build_query
 
-    def column(self, key: str) -> np.ndarray:
-        """One metadata field of every chunk, in id order, for fast filtering."""
-        if key not in self.columns:
-            values = np.empty(len(self.ids), dtype=object)
-            values[:] = [self.chunks[c]["meta"].get(key) for c in self.ids]
-            self.columns[key] = values
-        return self.columns[key]
+    def shards_for(self, where: dict | None) -> list[int] | None:
+        """The shards a filter on report fields (city, year, source ...) keeps; None: every shard.
+
+        A key that is not a report field cannot be decided per report: None, and the caller
+        filters chunk by chunk.
+        """
+        if not where:
+            return None
+        keep = []
+        for n, source in enumerate(self.sources):
+            meta = dict(self.documents.get(source, {}), source=source)
+            if any(key not in meta for key in where):
+                return None
+            if all(meta[key] == value for key, value in where.items()):
+                keep.append(n)
+        return keep
 
 
 class Retriever:
@@ -115,6 +133,9 @@ class Retriever:
         self._checked_at = 0.0
         self._collection = None
         self._state = _Snapshot()
+        self._shards: dict[str, Shard] = {}  # opened shard files by name, kept across versions
+        self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
+        self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
         self.refresh(force=True)
 
@@ -138,26 +159,46 @@ class Retriever:
                     "The store holds no report yet. Add one: python -m ingest FILE_OR_FOLDER "
                     "(a NAME.meta.json beside each report gives its title, city and year)."
                 )
-            chunks = self.store.get_chunks(self._collection, ids)
-            missing = len(ids) - len(chunks)
-            if missing:
-                logger.warning("%s chunks of the manifest are missing from the store; re-run ingest", missing)
-            ordered = [cid for cid in ids if cid in chunks]
+            shards = {source: self._shard(source, entry) for source, entry in manifest.items()}
+            self._shards = {name: shard for name, shard in self._shards.items() if any(shard is s for s in shards.values())}
+            documents = {source: entry["meta"] for source, entry in manifest.items()}
             self._state = _Snapshot(
                 version=version,
-                ids=tuple(ordered),
-                pos={cid: i for i, cid in enumerate(ordered)},
-                # the stored terms already hold the document-side expansions (ingest/pipeline.py)
-                lexical=LexicalIndex(ordered, [chunks[c]["meta"].get("terms", "").split() for c in ordered]),
-                chunks=chunks,
-                documents={source: entry["meta"] for source, entry in manifest.items()},
-                subjects=subject_pattern({source: entry["meta"] for source, entry in manifest.items()}),
+                ids=tuple(ids),
+                pos={cid: i for i, cid in enumerate(ids)},
+                lexical=ShardedIndex(list(shards.values())),
+                sources=tuple(shards),
+                documents=documents,
+                subjects=subject_pattern(documents),
             )
-            logger.info("retriever loaded %s chunks from %s documents", len(ordered), len(manifest))
+            self._chunk_cache.clear()
+            self._vector_cache.clear()
+            logger.info("retriever loaded %s chunks from %s documents", len(ids), len(manifest))
 
-    @property
-    def chunks(self) -> dict[str, dict]:
-        return self._state.chunks
+    def _shard(self, source: str, entry: dict) -> Shard:
+        """The report's persisted shard (memory-mapped), or, if this replica cannot read it
+        (a store ingested before shards existed, or CHATBOT_LEXICAL_DIR not shared), one built
+        from the terms stored in Chroma."""
+        name = entry.get("lexical")
+        if name in self._shards:
+            return self._shards[name]
+        if name:
+            path = self.settings.lexical_path / f"{name}{SHARD_SUFFIX}"
+            try:
+                shard = Shard.open(path)
+                if shard.n_docs == len(entry["ids"]) and shard.ids_sha == ids_digest(entry["ids"]):
+                    self._shards[name] = shard
+                    return shard
+                logger.warning("the lexical shard %s does not match the manifest of %s; rebuilding it", path, source)
+            except (OSError, ValueError) as exc:
+                logger.warning("cannot open the lexical shard of %s (%s); building it from the store. "
+                               "Point CHATBOT_LEXICAL_DIR at the ingest's lexical folder.", source, exc)
+        chunks = self.store.get_chunks(self._collection, entry["ids"])
+        missing = len(entry["ids"]) - len(chunks)
+        if missing:
+            logger.warning("%s chunks of the manifest are missing from the store; re-run ingest", missing)
+        # the stored terms already hold the document-side expansions (ingest/pipeline.py)
+        return Shard.build(entry["ids"], [chunks.get(c, {}).get("meta", {}).get("terms", "").split() for c in entry["ids"]])
 
     @property
     def documents(self) -> dict[str, dict]:
@@ -169,6 +210,20 @@ class Retriever:
 
     def __len__(self) -> int:
         return len(self._state.ids)
+
+    def _fetch(self, ids: list[str]) -> dict[str, dict]:
+        """Texts and metadata of these chunks, from Chroma, through a small cache."""
+        with self._lock:
+            out = {cid: self._chunk_cache[cid] for cid in ids if cid in self._chunk_cache}
+        todo = [cid for cid in ids if cid not in out]
+        if todo:
+            got = self.store.get_chunks(self._collection, todo)
+            out.update(got)
+            with self._lock:
+                self._chunk_cache.update(got)
+                while len(self._chunk_cache) > CHUNK_CACHE:
+                    self._chunk_cache.popitem(last=False)
+        return out
 
     def _embed_query(self, text: str) -> list[float]:
         """Query vectors are cached: follow-ups, retries and the eval ask the same text twice."""
@@ -193,48 +248,51 @@ class Retriever:
         year: int | None = None,
         context: str | None = None,
     ) -> list[Passage]:
-        """`context`: the conversation's previous question, a weak BM25 hint for a follow-up."""
+        """`context`: the conversation's previous question, a weak BM25 hint for a follow-up.
+
+        A `where` on report fields (what routing produces) searches only those reports' shards.
+        """
         self.refresh()
         state = self._state  # one consistent view, even if an ingest completes meanwhile
         year = year or base_year(question, state.documents, self.settings.report_year)
         query = build_query(question, year, state.lexical.has, state.subjects)
         if context:
             query.context_tokens = build_query(context, year, state.lexical.has, state.subjects).tokens
-        allowed = self._allowed(state, where)
         scores: dict[str, dict[str, float]] = {}
         if mode != "dense":
-            for cid, value in self._lexical_scores(state, query, allowed).items():
+            for cid, value in self._lexical_scores(state, query, where).items():
                 scores.setdefault(cid, {})["bm25"] = value
         if mode != "bm25":
             for cid, value in self._dense_scores(state, query, where).items():
                 scores.setdefault(cid, {})["dense"] = value
         fused = self._fuse(scores, mode)
-        ranked = sorted(fused.items(), key=lambda item: (-item[1], state.pos[item[0]]))[:k]
-        return [self._passage(state, cid, score, scores[cid]) for cid, score in ranked]
+        ranked = sorted(fused.items(), key=lambda item: (-item[1], state.pos[item[0]]))
+        chunks = self._fetch([cid for cid, _ in ranked[: k + 10]])
+        ranked = [(cid, score) for cid, score in ranked if cid in chunks][:k]  # a chunk lost from Chroma is skipped
+        return [self._passage(cid, chunks[cid], score, scores[cid]) for cid, score in ranked]
 
-    @staticmethod
-    def _allowed(state: _Snapshot, where: dict | None) -> np.ndarray | None:
-        if not where:
-            return None
-        mask = np.ones(len(state.ids), dtype=bool)
-        for key, value in where.items():
-            mask &= state.column(key) == value
-        return mask
-
-    @staticmethod
-    def _lexical_scores(state: _Snapshot, query: Query, allowed: np.ndarray | None) -> dict[str, float]:
-        scores = state.lexical.scores(query.tokens)
+    def _lexical_scores(self, state: _Snapshot, query: Query, where: dict | None) -> dict[str, float]:
+        selected = state.shards_for(where)
+        rows, positions = state.lexical.scores([query.tokens, query.expansion_tokens, query.context_tokens], selected)
+        scores = rows[0]
         if query.expansion_tokens:
-            scores = scores + EXPANSION_WEIGHT * state.lexical.scores(query.expansion_tokens)
+            scores = scores + EXPANSION_WEIGHT * rows[1]
         if query.context_tokens:
-            scores = scores + CONTEXT_WEIGHT * state.lexical.scores(query.context_tokens)
-        if allowed is not None:
-            scores = np.where(allowed, scores, 0.0)
-        top = np.argsort(-scores)[:CANDIDATES]
-        return {state.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+            scores = scores + CONTEXT_WEIGHT * rows[2]
+        if where and selected is None:  # a filter on chunk fields: ask the store which chunks pass
+            allowed = set(self.store.ids_where(self._collection, _chroma_where(where)))
+            scores = np.where([state.ids[p] in allowed for p in positions], scores, 0.0)
+        if len(scores) <= EXACT_SORT_LIMIT:  # the order of ties as before shards (argsort is not stable)
+            top = np.argsort(-scores)[:CANDIDATES]
+        else:
+            top = np.argpartition(-scores, CANDIDATES)[:CANDIDATES]
+        return {state.ids[positions[i]]: float(scores[i]) for i in top if scores[i] > 0}
 
     def _dense_scores(self, state: _Snapshot, query: Query, where: dict | None) -> dict[str, float]:
         vector = self._embed_query(query.text)
+        selected = state.shards_for(where)
+        if selected is not None and sum(state.lexical.shards[s].n_docs for s in selected) <= EXACT_DENSE_LIMIT:
+            return self._exact_dense_scores(state, vector, selected)
         n = min(CANDIDATES + 10, self._collection.count())
         if n == 0:
             return {}
@@ -245,6 +303,41 @@ class Retriever:
         for cid, distance in zip(result["ids"][0], result["distances"][0]):
             if cid in state.pos:  # skip chunks of an unfinished ingest
                 out[cid] = 1.0 - float(distance)
+        return out
+
+    def _exact_dense_scores(self, state: _Snapshot, vector: list[float], selected: list[int]) -> dict[str, float]:
+        """Cosine similarity against every vector of the routed reports, fetched by id.
+
+        Chroma's HNSW search with a metadata filter costs ~300 ms p95 at 100k chunks (it scans
+        the metadata first; benchmarks/bench_scale.py); a few hundred vectors by id and one
+        matrix product cost a few ms, and the search is exact.
+        """
+        ids = [state.ids[p] for s in selected for p in range(state.lexical.offsets[s], state.lexical.offsets[s + 1])]
+        if not ids:
+            return {}
+        vectors = self._vectors(ids)
+        present = [cid for cid in ids if cid in vectors]
+        if not present:
+            return {}
+        matrix = np.asarray([vectors[cid] for cid in present], dtype=np.float64)
+        q = np.asarray(vector, dtype=np.float64)
+        cosine = matrix @ q / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(q), 1e-12)
+        top = np.argsort(-cosine, kind="stable")[: CANDIDATES + 10]
+        return {present[i]: float(cosine[i]) for i in top}
+
+    def _vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        """Stored vectors by chunk id, through a small cache (a routed report is asked again)."""
+        with self._lock:
+            out = {cid: self._vector_cache[cid] for cid in ids if cid in self._vector_cache}
+        todo = [cid for cid in ids if cid not in out]
+        for i in range(0, len(todo), 500):
+            got = self._collection.get(ids=todo[i : i + 500], include=["embeddings"])
+            fetched = dict(zip(got["ids"], got["embeddings"]))
+            out.update(fetched)
+            with self._lock:
+                self._vector_cache.update(fetched)
+                while len(self._vector_cache) > VECTOR_CACHE:
+                    self._vector_cache.popitem(last=False)
         return out
 
     @staticmethod
@@ -270,8 +363,7 @@ class Retriever:
         }
 
     @staticmethod
-    def _passage(state: _Snapshot, cid: str, score: float, signals: dict[str, float]) -> Passage:
-        chunk = state.chunks[cid]
+    def _passage(cid: str, chunk: dict, score: float, signals: dict[str, float]) -> Passage:
         meta = chunk["meta"]
         return Passage(
             chunk_id=cid,
@@ -301,9 +393,13 @@ class Retriever:
         """All chunks of one document in reading order, for the full-text view."""
         self.refresh()
         state = self._state
-        rows = [(cid, c) for cid, c in state.chunks.items() if c["meta"].get("source") == source]
-        rows.sort(key=lambda row: int(row[1]["meta"].get("index", 0)))
-        return [self._passage(state, cid, 0.0, {}) for cid, _ in rows]
+        start = state.sources.index(source) if source in state.sources else -1
+        if start < 0:
+            return []
+        ids = list(state.ids[state.lexical.offsets[start] : state.lexical.offsets[start + 1]])
+        chunks = self.store.get_chunks(self._collection, ids)
+        rows = sorted(((cid, chunks[cid]) for cid in ids if cid in chunks), key=lambda row: int(row[1]["meta"].get("index", 0)))
+        return [self._passage(cid, chunk, 0.0, {}) for cid, chunk in rows]
 
 
 def _chroma_where(where: dict | None) -> dict | None:
