@@ -70,7 +70,8 @@ class FigureRow:
     source: str
     section: str
     chunk_id: str
-    sentence: str
+    sentence: str  # verbatim from the passage
+    clause: str  # verbatim: the sentence's words from the clause start up to the figure (highlighted in the passage)
     claim: str  # what the claim checker verifies against the passage: the figure with its words, in reading order
 
     def to_dict(self) -> dict:
@@ -87,6 +88,12 @@ class _Number:
     unit: str = ""
     rank: bool = False
     qualifier: str = ""  # 左右, 以上, 以内 …: how exact the figure is
+    unit_len: int = 0  # characters of the unit written right after the number (0: a percent, or borrowed from its list)
+
+    @property
+    def after(self) -> int:
+        """Where the figure's words end: after its unit and qualifier."""
+        return self.end + self.unit_len + len(self.qualifier)
 
 
 def _in_quotes(text: str, at: int) -> bool:
@@ -106,7 +113,8 @@ def _numbers(sentence: str) -> list[_Number]:
         else:
             unit = _UNIT.match(sentence, end)
             number.unit = unit.group() if unit else ""
-        qualifier = _QUALIFIER.match(sentence, end + (0 if percent else len(number.unit)))
+            number.unit_len = len(number.unit)
+        qualifier = _QUALIFIER.match(sentence, end + number.unit_len)
         number.qualifier = qualifier.group() if qualifier else ""
         before, after = sentence[max(0, start - 1) : start], sentence[end : end + 1]
         if re.match(r"[A-Za-z·.]", after) or re.match(r"[A-Za-z·]", before) or _in_quotes(sentence, start):
@@ -204,10 +212,12 @@ def _kind(section: str, sentence: str, year: int | None, report_year: int | None
 
 def extract(text: str, *, section: str = "", source: str = "", chunk_id: str = "", report_year: int | None = None) -> list[FigureRow]:
     """Every figure of one passage, in reading order."""
-    norm = unicodedata.normalize("NFKC", text)
     rows: list[FigureRow] = []
-    for s_start, s_end in split_sentences(norm):
-        sentence = norm[s_start:s_end]
+    for s_start, s_end in split_sentences(text):
+        original = text[s_start:s_end]
+        sentence = unicodedata.normalize("NFKC", original)
+        if len(sentence) != len(original):  # offsets would not map back: quote the normalised text
+            original = sentence
         numbers = _numbers(sentence)
         if not numbers:
             continue
@@ -215,7 +225,7 @@ def extract(text: str, *, section: str = "", source: str = "", chunk_id: str = "
         kind = _kind(section, sentence, year, report_year)
         if year is None and report_year:
             year = report_year - 1 if kind == "result" else report_year
-        rows.extend(_sentence_rows(sentence, numbers, year, kind, section, source, chunk_id))
+        rows.extend(_sentence_rows(sentence, original, numbers, year, kind, section, source, chunk_id))
     return rows
 
 
@@ -223,7 +233,7 @@ def _tail(sentence: str, number: _Number, next_start: int) -> tuple[str, int]:
     """What a number counts when the noun follows it ("17个重点领域安全隐患排查", "9枚金牌"), and where it ends.
 
     Nothing when the words run into the next number: they are that figure's subject."""
-    at = number.end + (0 if number.percent else len(number.unit)) + len(number.qualifier)
+    at = number.after
     words = _TAIL.match(sentence, at)
     if not words:
         return "", at
@@ -234,7 +244,7 @@ def _tail(sentence: str, number: _Number, next_start: int) -> tuple[str, int]:
     return (text, words.start(1) + len(text)) if _han_len(text) >= 2 else ("", at)
 
 
-def _sentence_rows(sentence: str, numbers: list[_Number], year, kind, section, source, chunk_id) -> list[FigureRow]:
+def _sentence_rows(sentence: str, original: str, numbers: list[_Number], year, kind, section, source, chunk_id) -> list[FigureRow]:
     rows: list[FigureRow] = []
     previous: tuple[str, int] | None = None  # (subject, end) of the figure before, in this sentence
     i = 0
@@ -281,11 +291,12 @@ def _sentence_rows(sentence: str, numbers: list[_Number], year, kind, section, s
                     source=source,
                     section=section,
                     chunk_id=chunk_id,
-                    sentence=sentence.strip(),
+                    sentence=original.strip(),
+                    clause=original[clause_start : number.after].strip(),
                     claim=(f"{year}年" if year else "") + subject + relation + written + number.qualifier + counted,
                 )
             )
-        previous = ("、".join(subjects) if len(group) == 1 else subjects[0]) or counted, max(counted_end, last.end + (0 if last.percent else len(last.unit)) + len(last.qualifier))
+        previous = ("、".join(subjects) if len(group) == 1 else subjects[0]) or counted, max(counted_end, last.after)
     return rows
 
 

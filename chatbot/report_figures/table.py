@@ -31,10 +31,10 @@ logger = logging.getLogger(__name__)
 # The JSON row shape (`python -m chatbot figures --json`), in this order; outside scripts rely on it.
 FIELDS = (
     "report", "source", "section", "chunk_id", "indicator", "relation", "value", "unit", "written",
-    "qualifier", "year", "kind", "sentence", "claim", "verified", "reason",
+    "qualifier", "year", "kind", "sentence", "clause", "claim", "verified", "reason",
 )
 METADATA_KEY = "figures"  # the chunk metadata field that holds a passage's figures (JSON list)
-_STORED = ("indicator", "relation", "value", "unit", "written", "qualifier", "year", "kind", "sentence", "claim")
+_STORED = ("indicator", "relation", "value", "unit", "written", "qualifier", "year", "kind", "sentence", "clause", "claim")
 
 
 @dataclass
@@ -52,6 +52,7 @@ class TableRow:
     year: int | None
     kind: str
     sentence: str
+    clause: str
     claim: str
     verified: bool = False
     reason: str | None = None
