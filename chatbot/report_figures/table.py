@@ -16,6 +16,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 # The JSON row shape (`python -m chatbot figures --json`), in this order; outside scripts rely on it.
 FIELDS = (
-    "report", "source", "section", "chunk_id", "indicator", "relation", "value", "unit", "written",
+    "id", "report", "source", "section", "chunk_id", "indicator", "relation", "value", "unit", "written",
     "qualifier", "year", "kind", "sentence", "clause", "claim", "verified", "reason",
 )
 METADATA_KEY = "figures"  # the chunk metadata field that holds a passage's figures (JSON list)
@@ -39,6 +40,7 @@ _STORED = ("indicator", "relation", "value", "unit", "written", "qualifier", "ye
 
 @dataclass
 class TableRow:
+    id: str  # "<chunk_id>.<n>": the n-th figure of that passage (stable while the passage is unchanged)
     report: str
     source: str
     section: str
@@ -99,8 +101,8 @@ def table_rows(chunks: Mapping[str, Mapping], documents: Mapping[str, Mapping], 
         source = str(meta.get("source", ""))
         passage = _passage(chunk_id, chunk)
         report = report_name(documents.get(source, {}), lang) or source
-        for item in stored:
-            row = TableRow(report=report, source=source, section=str(meta.get("section", "")), chunk_id=chunk_id,
+        for n, item in enumerate(stored, start=1):
+            row = TableRow(id=f"{chunk_id}.{n}", report=report, source=source, section=str(meta.get("section", "")), chunk_id=chunk_id,
                            **{k: item.get(k) for k in _STORED})
             rows.append(check(row, passage))
     return rows
@@ -140,6 +142,35 @@ def load_table(settings: Settings, *, lang: str = "zh") -> list[TableRow]:
     return table_rows(chunks, documents, lang=lang)
 
 
+GROWTH = re.compile(r"增长|涨幅|增速|提高|上升|下降|降低")
+
+
+def section_group(section: str) -> str:
+    """The first two levels of a heading path: the part of the report a figure belongs to."""
+    return " › ".join(section.split(" › ")[:2])
+
+
+def filter_rows(rows: list[TableRow], *, reports=(), kinds=(), sections=(), text: str = "") -> list[TableRow]:  # noqa: ANN001
+    """The rows a reader asked for: empty choices mean all; `text` is a plain substring (never a pattern)."""
+    needle = text.strip().casefold()
+    return [
+        r for r in rows
+        if (not reports or r.report in reports)
+        and (not kinds or r.kind in kinds)
+        and (not sections or section_group(r.section) in sections)
+        and (not needle or any(needle in field.casefold() for field in (r.indicator, r.relation, r.written, r.sentence, r.section)))
+    ]
+
+
+def growth_targets(rows: list[TableRow]) -> tuple[int | None, list[TableRow]]:
+    """(year, rows): the newest year's percentage targets of a change (growth, a rise or a fall)."""
+    targets = [r for r in rows if r.kind == "target" and r.unit == "%" and r.year and GROWTH.search(r.indicator + r.relation)]
+    if not targets:
+        return None, []
+    year = max(r.year for r in targets)
+    return year, [r for r in targets if r.year == year]
+
+
 def to_csv(rows: list[TableRow]) -> str:
     """The table as CSV (UTF-8 text; the caller adds a BOM for spreadsheet programs if it wants)."""
     out = io.StringIO()
@@ -157,4 +188,7 @@ def _cell(value: object) -> object:
     return value
 
 
-__all__ = ["FIELDS", "METADATA_KEY", "TableRow", "check", "load_table", "read_store", "stored_figures", "table_rows", "to_csv"]
+__all__ = [
+    "FIELDS", "METADATA_KEY", "TableRow", "check", "filter_rows", "growth_targets", "load_table", "read_store", "section_group",
+    "stored_figures", "table_rows", "to_csv",
+]
