@@ -102,8 +102,9 @@ def table_rows(chunks: Mapping[str, Mapping], documents: Mapping[str, Mapping], 
         passage = _passage(chunk_id, chunk)
         report = report_name(documents.get(source, {}), lang) or source
         for n, item in enumerate(stored, start=1):
-            row = TableRow(id=f"{chunk_id}.{n}", report=report, source=source, section=str(meta.get("section", "")), chunk_id=chunk_id,
-                           **{k: item.get(k) for k in _STORED})
+            fields = {k: item.get(k, "") for k in _STORED}  # a field added since the ingest reads as ""
+            fields.update(value=float(item.get("value") or 0), year=item.get("year"), clause=fields["clause"] or fields["written"])
+            row = TableRow(id=f"{chunk_id}.{n}", report=report, source=source, section=str(meta.get("section", "")), chunk_id=chunk_id, **fields)
             rows.append(check(row, passage))
     return rows
 

@@ -54,29 +54,36 @@ def row_label(row: TableRow, lang: str) -> str:
     return f"{row.indicator}{row.relation} {row.written}{qualifier} · {row.year or ''} · {kind_label(row.kind, lang)}"
 
 
-def frame(rows: list[TableRow], lang: str) -> pd.DataFrame:
-    return pd.DataFrame(
+def frame(rows: list[TableRow], lang: str, *, reports: bool) -> pd.DataFrame:
+    """The table's columns, most read first; the report column only when several reports are stored."""
+    columns = {t(lang, "col_report"): [r.report for r in rows]} if reports else {}
+    columns.update(
         {
-            t(lang, "col_report"): [r.report for r in rows],
             t(lang, "col_year"): [r.year for r in rows],
             t(lang, "col_kind"): [kind_label(r.kind, lang) for r in rows],
             t(lang, "col_indicator"): [r.indicator + r.relation for r in rows],
             t(lang, "col_written"): [r.written + (f" {r.qualifier}" if r.qualifier else "") for r in rows],
+            t(lang, "col_open"): [f"?{ROW_PARAM}={r.id}" for r in rows],
+            t(lang, "col_section"): [section_group(r.section) for r in rows],
             t(lang, "col_value"): [r.value for r in rows],
             t(lang, "col_unit"): [r.unit for r in rows],
-            t(lang, "col_section"): [section_group(r.section) for r in rows],
-            t(lang, "col_open"): [f"?{ROW_PARAM}={r.id}" for r in rows],
         }
     )
+    return pd.DataFrame(columns)
 
 
 def filters(rows: list[TableRow], lang: str) -> list[TableRow]:
     reports = sorted({r.report for r in rows})
     sections = list(dict.fromkeys(section_group(r.section) for r in rows))
     left, right = st.columns(2)
-    chosen_reports = left.multiselect(t(lang, "filter_report"), reports, key="fig_report") if len(reports) > 1 else []
-    kinds = left.multiselect(t(lang, "filter_kind"), list(KINDS), format_func=lambda k: kind_label(k, lang), key="fig_kind")
-    chosen_sections = right.multiselect(t(lang, "filter_section"), sections, key="fig_section")
+    everything = t(lang, "filter_all")
+    chosen_reports = (
+        left.multiselect(t(lang, "filter_report"), reports, key="fig_report", placeholder=everything) if len(reports) > 1 else []
+    )
+    kinds = left.multiselect(
+        t(lang, "filter_kind"), list(KINDS), format_func=lambda k: kind_label(k, lang), key="fig_kind", placeholder=everything
+    )
+    chosen_sections = right.multiselect(t(lang, "filter_section"), sections, key="fig_section", placeholder=everything)
     text = right.text_input(
         t(lang, "filter_search"), key="fig_search", max_chars=_SEARCH_MAX, placeholder=t(lang, "filter_search_placeholder")
     )
@@ -88,7 +95,7 @@ def chart(rows: list[TableRow], lang: str) -> None:
     if not targets:
         st.caption(t(lang, "figures_chart_none"))
         return
-    st.subheader(t(lang, "figures_chart", year=year))
+    st.header(t(lang, "figures_chart", year=year))
     names: list[str] = []
     for row in targets:  # one bar per figure: "城乡居民人均可支配收入" twice becomes two names
         name = row.indicator
@@ -146,7 +153,7 @@ def main() -> None:
     st.caption(t(lang, "figures_count", n=len(picked)))
     if picked:
         st.dataframe(
-            frame(picked, lang),
+            frame(picked, lang, reports=len({r.report for r in shown}) > 1),
             hide_index=True,
             width="stretch",
             key="fig_table",
