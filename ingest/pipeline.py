@@ -23,26 +23,26 @@ holds from another file is refused unless the operator passes --replace.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import statistics
 import sys
 import time
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import DocumentError, StoreError
-from chatbot.query import load_lexicon, passage_terms
+from chatbot.question.query import load_lexicon, passage_terms
 from chatbot.report_figures.extract import extract
 from chatbot.report_figures.table import METADATA_KEY, stored_figures
-from chatbot.settings import Settings
+from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.safetext import escape_controls
-from chatbot.store import ChunkStore, ingest_lock
+from chatbot.settings import Settings
 from ingest.chunking import Chunk, build_chunks
 from ingest.loaders import SourceDocument, discover, load
 from ingest.outline import outline

@@ -25,10 +25,10 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
-from chatbot.query import resolve_relative_years
+from chatbot.question.query import resolve_relative_years
 from chatbot.question.vocabulary import PLAN_TITLE, PLAN_WORDS, RESULT_WORDS, REVIEW_TITLE, YEAR_CN
 from chatbot.textutil import figure_spans, split_sentences
-from chatbot.verify.figures import year_spans
+from chatbot.answer.verify.figures import year_spans
 
 KINDS = ("target", "result", "fact")
 
@@ -172,7 +172,7 @@ def _subjects(phrase: str) -> list[str]:
 
 def _head_of(phrase: str) -> str:
     """All of `phrase` but its last word ("安全生产事故" of "安全生产事故起数")."""
-    from chatbot.verify.text import tag  # jieba: loaded only when a list needs it
+    from chatbot.answer.verify.text import tag  # jieba: loaded only when a list needs it
 
     tokens = tag(phrase)
     return "".join(t.word for t in tokens[:-1]) if len(tokens) > 1 else ""

@@ -2,7 +2,7 @@
 
 The figures are extracted at ingest (`ingest/pipeline.py` stores them, as JSON, in each chunk's
 `figures` metadata), so reading the table costs no extraction. Reading it does run the claim
-checker (`chatbot.verify.verify`) on every row against its own passage: the row's claim (its year,
+checker (`chatbot.answer.verify.verify`) on every row against its own passage: the row's claim (its year,
 indicator and figure, as `FigureRow.claim`) must be supported there, the figure present next to
 the same words. A row that fails is kept with `verified: false` and its reason; the CLI and the
 page show only verified rows unless asked for all.
@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 from chatbot.errors import StoreError, StoreNotReadyError
 from chatbot.reports import report_name
 from chatbot.settings import Settings
-from chatbot.store import ChunkStore
+from chatbot.retrieve.store import ChunkStore
 from chatbot.types import Passage
-from chatbot.verify import verify
+from chatbot.answer.verify import verify
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def read_store(settings: Settings) -> tuple[dict[str, dict], dict[str, dict]]:
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001
-        from chatbot.store import explain
+        from chatbot.retrieve.store import explain
 
         raise explain(settings, exc, "read") from exc
     finally:
