@@ -102,13 +102,8 @@ def test_a_row_opens_its_passage_with_the_figure_highlighted_and_the_full_text(f
     assert '<mark id="zjj-cited"' in full[0] and "地区生产总值增长7.5%左右</mark>" in full[0]
 
 
-def test_the_row_link_opens_that_rows_passage_and_a_forged_link_shows_nothing_of_it(data_dir, monkeypatch) -> None:
-    monkeypatch.setenv("CHATBOT_DATA_DIR", str(data_dir))
-    settings_module.get_settings.cache_clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+def test_the_row_link_opens_that_rows_passage_and_a_forged_link_shows_nothing_of_it(figures_page: AppTest) -> None:
+    at = figures_page
     link = _table(at).iloc[0]["原文"]
     row_id = link.split("=", 1)[1]
     at.query_params["row"] = row_id
@@ -120,30 +115,30 @@ def test_the_row_link_opens_that_rows_passage_and_a_forged_link_shows_nothing_of
     assert [w.value for w in at.warning] == ["找不到这个数字（报告可能已更新）。请在表格中重新选择。"]
     rendered = [m.value for m in at.markdown] + [h.value for h in at.get("html")] + [w.value for w in at.warning]
     assert not any("onerror" in r for r in rendered)
-    settings_module.get_settings.cache_clear()
 
 
-def test_the_csv_download_holds_the_filtered_rows(data_dir, monkeypatch) -> None:
-    """The file the button serves (captured from Streamlit's media storage) is the filtered table."""
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The files the app hands to Streamlit's media storage (download buttons), by file name."""
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-    from chatbot.report_figures.table import FIELDS
-
-    served: dict[str, bytes] = {}
+    files: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
     def capture(self, path_or_data, mimetype, kind, filename=None):  # noqa: ANN001
-        if filename and filename.endswith(".csv"):
-            served[filename] = path_or_data
+        if filename:
+            files[filename] = path_or_data
         return original(self, path_or_data, mimetype, kind, filename)
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", capture)
-    monkeypatch.setenv("CHATBOT_DATA_DIR", str(data_dir))
-    settings_module.get_settings.cache_clear()
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
+    return files
+
+
+def test_the_csv_download_holds_the_filtered_rows(served: dict[str, bytes], figures_page: AppTest) -> None:
+    """The file the button serves (captured from Streamlit's media storage) is the filtered table."""
+    from chatbot.report_figures.table import FIELDS
+
+    at = figures_page
     at.multiselect(key="fig_kind").set_value(["fact"]).run()
     assert not at.exception
     text = served["figures.csv"].decode("utf-8")
@@ -152,7 +147,6 @@ def test_the_csv_download_holds_the_filtered_rows(data_dir, monkeypatch) -> None
     assert list(rows[0]) == list(FIELDS)
     assert [r["kind"] for r in rows] == ["fact", "fact"] and {r["unit"] for r in rows} == {"个"}
     assert len(_table(at)) == len(rows)
-    settings_module.get_settings.cache_clear()
 
 
 def test_english_labels(figures_page: AppTest) -> None:

@@ -137,7 +137,7 @@ def _strip_relation(phrase: str) -> tuple[str, str]:
     while changed and phrase:
         changed = False
         for word in _RELATIONS:
-            if phrase.endswith(word) and len(phrase) > len(word) - 1:
+            if phrase.endswith(word):
                 phrase, relation = phrase[: -len(word)], word + relation
                 changed = True
                 break
