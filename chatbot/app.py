@@ -1,7 +1,8 @@
 """Streamlit web app: `streamlit run chatbot/app.py`.
 
 Streamlit lives only here and in `chatbot/ui/`. This entry point only lays out
-the navigation: the public chat (`chatbot/ui/chat.py`) and, when the operator set
+the navigation: the public chat (`chatbot/ui/chat.py`), the report's figures
+(`chatbot/ui/figures.py`) and, when the operator set
 CHATBOT_STAFF_PASSWORD_HASH, the staff page (`chatbot/ui/staff.py`). The Chatbot
 (embedder, store, indexes) is loaded once per process with `st.cache_resource`
 and shared read-only; each browser session keeps its own state in `SessionState`.
@@ -34,7 +35,10 @@ def main() -> None:
     st.set_page_config(page_title=t("zh", "page_title"), page_icon="📄", layout="centered")
     session = get_session()
     lang = session.lang
-    pages = [st.Page("ui/pages/chat.py", title=t(lang, "nav_chat"), icon=":material/chat:", default=True)]
+    pages = [
+        st.Page("ui/pages/chat.py", title=t(lang, "nav_chat"), icon=":material/chat:", default=True),
+        st.Page("ui/pages/figures.py", title=t(lang, "nav_figures"), icon=":material/table_chart:", url_path="figures"),
+    ]
     if get_settings().staff_password_hash is not None:
         pages.append(st.Page("ui/pages/staff.py", title=t(lang, "nav_staff"), icon=":material/badge:", url_path="staff"))
     else:

@@ -1,4 +1,4 @@
-"""Command line: `python -m chatbot ask|chat|eval|backends|serve|hash-password|feedback`. A thin layer over the core."""
+"""Command line: `python -m chatbot ask|chat|eval|backends|serve|hash-password|feedback|figures`. A thin layer over the core."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _say(text: object, out=None, **kwargs) -> None:
     print(strip_controls(str(text)), file=out or sys.stdout, **kwargs)
 
 
-def _json_out(data: dict) -> str:
+def _json_out(data: dict | list) -> str:
     """JSON escapes C0 controls itself; C1 (U+0080-U+009F, 8-bit escapes to some terminals) and
     DEL it leaves raw with ensure_ascii=False, so escape them too. The data stays the same."""
     text = json.dumps(data, ensure_ascii=False, indent=2)
@@ -179,6 +179,21 @@ def cmd_feedback_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_figures(args: argparse.Namespace) -> int:
+    from chatbot.report_figures.render import text_table
+    from chatbot.report_figures.table import load_table
+
+    rows = load_table(get_settings())
+    shown = [r for r in rows if r.verified or args.all]
+    if args.json:
+        print(_json_out([r.to_dict() for r in shown]))
+        return 0
+    _say(text_table(shown))
+    hidden = len(rows) - len(shown)
+    _say(f"{len(shown)} figures" + (f"; {hidden} not confirmed by the claim checker are hidden (--all shows them)" if hidden else ""), sys.stderr)
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from chatbot.evaluation.run import run_cli
 
@@ -240,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--older-than", type=_days, metavar="DAYS", help="rows created more than DAYS days ago")
     which.add_argument("--all", action="store_true", help="every row")
     purge.set_defaults(func=cmd_feedback_purge)
+
+    figures = sub.add_parser("figures", help="every figure of the stored reports (targets and results), checked against its passage")
+    figures.add_argument("--json", action="store_true", help="print a JSON list of rows")
+    figures.add_argument("--all", action="store_true", help="also the rows the claim checker does not confirm (flagged)")
+    figures.set_defaults(func=cmd_figures)
 
     ev = sub.add_parser("eval", help="score a QA set; writes report.json, report.md and a chart")
     ev.add_argument("--qa", type=Path, required=True)

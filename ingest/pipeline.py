@@ -38,6 +38,8 @@ from tqdm import tqdm
 
 from chatbot.errors import DocumentError, StoreError
 from chatbot.question.query import load_lexicon, passage_terms
+from chatbot.report_figures.extract import extract
+from chatbot.report_figures.table import METADATA_KEY, stored_figures
 from chatbot.retrieve.embedders import Embedder, get_embedder
 from chatbot.retrieve.shards import remove_stale, write_shard
 from chatbot.retrieve.store import ChunkStore, ingest_lock
@@ -135,6 +137,8 @@ def chunk_metadata(chunk: Chunk, doc: SourceDocument, glossary: dict[str, list[s
         "index": chunk.index,
         "tokens": chunk.tokens,
         "terms": " ".join(passage_terms(chunk.index_text, glossary)),  # with expansions: see passage_terms
+        # the passage's figures (chatbot/report_figures): computed here so the table costs no extraction
+        METADATA_KEY: stored_figures(extract(chunk.text, section=chunk.section, report_year=doc.meta.get("year"))),
     }
     for key in ("city", "year"):
         if doc.meta.get(key) is not None:

@@ -2,8 +2,9 @@
 
 The app runs as `streamlit run chatbot/app.py` and Debian's chromium renders it at
 desktop (1280 px) and phone (390 px) width. axe must report no serious or critical
-violation on the empty chat, an answer with its sources, the full-text dialog and
-the staff page (login form and signed in). Every violation found (any impact) is
+violation on the empty chat, an answer with its sources, the full-text dialog, the
+figures page (table and chart, a figure's passage, its full text) and the staff page
+(login form and signed in). Every violation found (any impact) is
 written to tests/artifacts/axe.json for a person to read.
 """
 
@@ -103,6 +104,24 @@ def test_axe_finds_no_serious_violation(server: str, browser: Browser, name: str
     page.get_by_role("button", name="在原文中查看").first.click()
     page.locator("#zjj-cited").wait_for(timeout=30_000)
     problems += serious_violations(page, "fulltext", record)
+    page.keyboard.press("Escape")
+
+    page.goto(server + "/figures")
+    page.get_by_text("下载表格（CSV）", exact=True).wait_for(timeout=60_000)
+    page.locator('[data-testid="stDataFrame"]').wait_for(timeout=60_000)
+    page.locator('[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]').first.wait_for(timeout=60_000)
+    problems += serious_violations(page, "figures", record)
+    picker = page.get_by_label("选择一个数字，查看原文")  # from the keyboard: open the list, take the first figure
+    picker.focus()
+    page.keyboard.press("ArrowDown")
+    page.wait_for_timeout(300)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="在原文中查看").wait_for(timeout=30_000)
+    problems += serious_violations(page, "figures_passage", record)
+    page.get_by_role("button", name="在原文中查看").click()
+    page.locator("#zjj-cited").wait_for(timeout=30_000)
+    problems += serious_violations(page, "figures_fulltext", record)
     page.keyboard.press("Escape")
 
     page.goto(server + "/staff")
