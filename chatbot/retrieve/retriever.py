@@ -93,7 +93,7 @@ class _Snapshot:
     """Everything a search reads, swapped in one assignment when an ingest completes.
 
     Chunk texts are not held: a replica fetches the passages it returns from Chroma
-    (`_fetch`), so its memory does not grow with the store's text.
+    (`fetch_chunks`), so its memory does not grow with the store's text.
     """
 
     version: str | None = None
@@ -211,7 +211,11 @@ class Retriever:
     def __len__(self) -> int:
         return len(self._state.ids)
 
-    def _fetch(self, ids: list[str]) -> dict[str, dict]:
+    def all_chunks(self) -> dict[str, dict]:
+        """Every stored chunk's text and metadata, read from Chroma (not cached: a whole store is large)."""
+        return self.store.get_chunks(self._collection, list(self._state.ids))
+
+    def fetch_chunks(self, ids: list[str]) -> dict[str, dict]:
         """Texts and metadata of these chunks, from Chroma, through a small cache."""
         with self._lock:
             out = {cid: self._chunk_cache[cid] for cid in ids if cid in self._chunk_cache}
@@ -267,7 +271,7 @@ class Retriever:
                 scores.setdefault(cid, {})["dense"] = value
         fused = self._fuse(scores, mode)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], state.pos[item[0]]))
-        chunks = self._fetch([cid for cid, _ in ranked[: k + 10]])
+        chunks = self.fetch_chunks([cid for cid, _ in ranked[: k + 10]])
         ranked = [(cid, score) for cid, score in ranked if cid in chunks][:k]  # a chunk lost from Chroma is skipped
         return [self._passage(cid, chunks[cid], score, scores[cid]) for cid, score in ranked]
 

@@ -42,7 +42,7 @@ _SEARCH_MAX = 100
 @st.cache_data(show_spinner=False, max_entries=8)
 def _checked_rows(data_dir: str, version: str, lang: str, _bot: Chatbot) -> list[TableRow]:
     """The checked table for one state of the store (the manifest version) and language."""
-    return table_rows(_bot.retriever.chunks, _bot.retriever.documents, lang=lang)
+    return table_rows(_bot.retriever.all_chunks(), _bot.retriever.documents, lang=lang)
 
 
 def kind_label(kind: str, lang: str) -> str:
@@ -111,7 +111,7 @@ def chart(rows: list[TableRow], lang: str) -> None:
 
 def passage_view(row: TableRow, bot: Chatbot, lang: str, n: int) -> None:
     """The row's passage, its sentence marked and the figure's words in bold, and the full text one click away."""
-    chunk = bot.retriever.chunks.get(row.chunk_id)
+    chunk = bot.retriever.fetch_chunks([row.chunk_id]).get(row.chunk_id)
     if chunk is None:
         st.warning(t(lang, "figures_row_missing"))
         return
