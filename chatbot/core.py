@@ -311,15 +311,16 @@ class Chatbot:
     ) -> Iterator[Event]:
         """Every draft, judged by structure whoever wrote it.
 
-        A refusal (the answerer's own, an answer that is empty after checking, or an offline answer
-        that cites nothing) is shown as a refusal. An answer that cites nothing even after the checker attached the passages that
-        clearly support its sentences, that repeats a planted instruction, or that is mostly
-        unsupported is replaced by the checked offline answer (which refuses by itself when the
-        passages hold no answer)."""
+        A refusal (the answerer's own, e.g. a model's NO_ANSWER line, or an offline answer that is
+        empty or cites nothing after checking) is shown as a refusal. A model's answer that cites
+        nothing even after the checker attached the passages that clearly support its sentences
+        (an empty one, "[1] [2]", included), that repeats a planted instruction, or that is mostly
+        unsupported is replaced by the checked offline answer, which refuses by itself when the
+        passages hold no answer."""
         offline = chosen is self._offline
-        if draft.refused or result.empty or (offline and not result.cited_any):
+        if draft.refused or (offline and not result.cited_any):
             if not draft.refused:
-                logger.info("answer of %s is empty or cites nothing after checking: a refusal", chosen.name)
+                logger.info("offline answer is empty or cites nothing after checking: a refusal")
                 draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
             yield from self._show(draft.text, progress)
             return draft, verify(draft.text, request.passages)

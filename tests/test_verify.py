@@ -77,6 +77,27 @@ def test_an_uncited_invention_is_flagged_not_attached():
     assert not result.cited_any and result.supported_share == 0.0
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "根据 Passage 1，地区生产总值增长7.5%左右。",
+        "据段落1：地区生产总值增长7.5%左右。",
+        "[1] (二、2023年工作安排)\n地区生产总值增长7.5%左右。",
+        "可以得出以下结论：\n[1] 地区生产总值增长7.5%左右\n[2] 全市常住人口医疗保险参保率达96.7%",
+    ],
+    ids=["passage-in-words", "duan-luo", "copied-label", "list-without-full-stops"],
+)
+def test_a_passage_named_in_words_or_its_copied_label_is_no_figure(answer):
+    result = verify(answer, [TARGETS, SOCIAL])
+    assert result.verified and result.warnings == [] and 1 in result.sentences[-1 if "参保率" not in answer else -2].citations
+    assert "Passage" not in result.answer and "二、2023年工作安排" not in result.answer
+
+
+def test_a_passage_named_in_words_still_checks_what_it_claims():
+    result = verify("根据 Passage 2，地区生产总值增长7.5%左右。", [TARGETS, SOCIAL])
+    assert result.sentences[0].citations == [2] and result.sentences[0].reason == "figure"
+
+
 def test_a_marker_after_the_full_stop_still_counts():
     result = verify("地区生产总值增长7.5%左右。[1]", [TARGETS])
     assert result.verified and result.sentences[0].citations == [1] and not result.sentences[0].added_citations

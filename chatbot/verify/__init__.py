@@ -28,6 +28,7 @@ from chatbot.textutil import compact, is_english, split_sentences
 from chatbot.types import AnswerSentence, Citation, Passage
 from chatbot.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
 from chatbot.verify.names import unsupported_names
+from chatbot.verify.references import plain_references
 from chatbot.verify.text import clause_spans, content_units, share_present, squash, tag
 
 # Tuned on the tune portion of tests/data/claims.jsonl (python scripts/claims_report.py --tune).
@@ -257,17 +258,24 @@ def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], ba
 def verify(answer: str, passages: list[Passage]) -> Verification:
     """Check `answer` against `passages` (numbered [1]..[k] in this order)."""
     planted = planted_instructions(passages)
+    answer = plain_references(answer, passages)
     checker = _Checker(passages)
     out_sentences: list[AnswerSentence] = []
     details: dict[str, list[str]] = {}
     bad_markers: set[int] = set()
     outcomes: list[_Outcome | None] = []
     late: set[int] = set()  # sentences whose markers came after their closing punctuation
-    for start, end in split_sentences(answer):
+    heading: list[int] = []  # markers alone on a line, before the text they head ("[1]\n正文。")
+    for start, end, alone in _sentence_spans(answer):
         raw = answer[start:end]
         numbers, bad = _markers(raw, len(passages))
         bad_markers |= bad
         body = _MARKER.sub("", raw).strip()
+        if body and heading:
+            numbers, heading = list(dict.fromkeys(heading + numbers)), []
+        if not body and alone:
+            heading = numbers
+            continue
         if not body:  # markers after the closing punctuation belong to the sentence before
             if out_sentences and numbers and out_sentences[-1].reason != "injected":
                 late.add(len(out_sentences) - 1)
@@ -304,6 +312,18 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
     ]
     warnings = _warnings(out_sentences, details, bad_markers, len(passages))
     return Verification(text, out_sentences, citations, warnings, injected)
+
+
+def _sentence_spans(answer: str) -> list[tuple[int, int, bool]]:
+    """(start, end, alone): sentences, and a line break ends one too (a model's list items often
+    end without 。). `alone`: the sentence is a whole line and text follows on a later line."""
+    spans: list[tuple[int, int, bool]] = []
+    lines = [m for m in re.finditer(r"[^\n]+", answer) if m.group().strip()]
+    for i, line in enumerate(lines):
+        pieces = split_sentences(line.group())
+        whole = len(pieces) == 1 and i + 1 < len(lines)
+        spans += [(line.start() + s, line.start() + e, whole) for s, e in pieces]
+    return spans
 
 
 def _attach(text: str, marker: str) -> str:
