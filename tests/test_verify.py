@@ -84,8 +84,11 @@ def test_an_uncited_invention_is_flagged_not_attached():
         "据段落1：地区生产总值增长7.5%左右。",
         "[1] (二、2023年工作安排)\n地区生产总值增长7.5%左右。",
         "可以得出以下结论：\n[1] 地区生产总值增长7.5%左右\n[2] 全市常住人口医疗保险参保率达96.7%",
+        "根据第1条，地区生产总值增长7.5%左右。",
+        "根据第2版的报告，地区生产总值增长7.5%左右[1]。",
+        "根据表格中的信息，地区生产总值增长7.5%左右。",
     ],
-    ids=["passage-in-words", "duan-luo", "copied-label", "list-without-full-stops"],
+    ids=["passage-in-words", "duan-luo", "copied-label", "list-without-full-stops", "di-1-tiao", "page-framing", "table-framing"],
 )
 def test_a_passage_named_in_words_or_its_copied_label_is_no_figure(answer):
     result = verify(answer, [TARGETS, SOCIAL])

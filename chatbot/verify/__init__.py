@@ -43,9 +43,11 @@ _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
 _FRAMING = re.compile(
     r"^(?:according to the (?:government work )?report[:,]?\s*|(?:根据|按照|据)(?:政府工作)?报告(?:内容)?[，,：:]?|"
+    r"(?:根据|按照|依据|据|从)[^，,：:。！？]{0,12}?(?:报告|材料|资料|信息|内容|表格|段落|文本|原文|上文|以上|文件)"
+    r"(?:中|里|的|所述|来看|可知|显示)*(?:信息|内容)?(?:来看|可知)?[，,：:]|"
     r"(?:政府工作)?报告(?:中|里)?(?:提到|指出|显示|表示|写道)[，,：:]?)",
     re.I,
-)
+)  # "根据报告，" "根据表格中的信息，" "根据第2版的报告，": how the answer is told, not what it claims
 _DECLINES = re.compile(
     r"没有找到|没有提到|未提及|未提到|没有涉及|没有给出|没有列出|没有说明|没有具体|没有相关|没有关于|并未|未找到|无法回答|不提供|只能回答|只根据|实时信息|"
     r"does not (?:cover|mention|say|list|give|provide)|not covered|no information|gives no|names no|says nothing|only answer|"
@@ -190,7 +192,7 @@ def _check_sentence(checker: _Checker, body: str, numbers: list[int]) -> tuple[A
         return sentence, None
     if numbers and checker.verbatim(body, numbers):
         return sentence, None
-    norm = unicodedata.normalize("NFKC", _BULLET.sub("", body)).replace("**", "")
+    norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", body).replace("**", ""))) or body
     tokens = tag(norm)
     if numbers:
         outcome = checker.check(norm, tokens, numbers)

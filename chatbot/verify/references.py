@@ -19,6 +19,7 @@ _NAMED = re.compile(
     r"(?:\s*(?:中|里|所述|所示|提到|可知|显示|指出|说|写道|mentions|says|states))?\s*[，,：:]?",
     re.I,
 )
+_RULE = re.compile(r"(?:根据|依据|据|参见|见)\s*第\s*(\d{1,2})\s*条(?:材料|内容)?(?:中|里|所述)?\s*[，,：:]?")  # "根据第1条，"
 
 
 def labels(passages: list[Passage]) -> list[str]:
@@ -36,4 +37,5 @@ def plain_references(answer: str, passages: list[Passage]) -> str:
     """`answer` with each passage named in words turned into its marker and copied labels removed."""
     for label in labels(passages):
         answer = answer.replace(label, "")
+    answer = _RULE.sub(lambda m: f"[{m.group(1)}]", answer)
     return _NAMED.sub(lambda m: f"[{m.group(1) or m.group(2)}]", answer)
