@@ -25,9 +25,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from chatbot.core import Chatbot
+    from chatbot.evaluation.metrics import summarize
     from chatbot.evaluation.qaset import load_qa
     from chatbot.evaluation.run import retrieval_rows
-    from chatbot.evaluation.metrics import summarize
     from chatbot.settings import Settings
     from ingest.pipeline import ingest
 

@@ -45,9 +45,9 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from _common import pct, rss_mb  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import numpy as np
+from _common import pct, rss_mb  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -70,7 +70,7 @@ def wording_key(text: str) -> str:
 
 
 def make_embedders(settings):
-    from chatbot.embedders import Embedder, get_embedder
+    from chatbot.retrieve.embedders import Embedder, get_embedder
 
     real = get_embedder(settings)
     table: dict[str, np.ndarray] = {}
@@ -159,7 +159,7 @@ _NUM = re.compile(r"(?<![A-Za-z\d.])\d+(?:\.\d+)?(?![A-Za-z\d.])")
 
 def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int, float]:
     """Write copies of the stored documents' chunks under new sources until `target` chunks."""
-    from chatbot.store import ChunkStore
+    from chatbot.retrieve.store import ChunkStore
 
     store = ChunkStore(settings)
     col = store.collection(embedder.id, 384, create=True)
@@ -201,7 +201,7 @@ def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int
 
 
 def time_queries(bot_retriever, real, questions: list[str], where_q: list[tuple[str, dict]]) -> dict[str, list[float]]:
-    from chatbot.retrieval import build_query
+    from chatbot.retrieve.retriever import build_query
 
     r = bot_retriever
     out: dict[str, list[float]] = {k: [] for k in ("hybrid", "bm25", "dense", "chroma raw", "bm25 raw", "embed query", "hybrid+where")}
@@ -240,8 +240,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
 
     from chatbot.evaluation.qaset import load_qa
-    from chatbot.retrieval import Retriever
-    from chatbot.routing import route
+    from chatbot.question.routing import route
+    from chatbot.retrieve.retriever import Retriever
     from chatbot.settings import Settings
     from ingest.pipeline import ingest
 

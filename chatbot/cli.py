@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from chatbot.answer.verify.reasons import reason_label
 from chatbot.errors import ChatbotError
 from chatbot.safetext import escape_controls, strip_controls
 from chatbot.settings import get_settings
 from chatbot.types import Answer, Message
-from chatbot.verify.reasons import reason_label
 
 
 def _say(text: object, out=None, **kwargs) -> None:
@@ -74,7 +74,7 @@ def _load_history(path: Path | None) -> list[dict]:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from chatbot.core import open_chatbot
+    from chatbot.launch import open_chatbot
 
     history = _load_history(args.history)  # a bad file fails before the store is opened
     bot = open_chatbot(progress=not args.json)
@@ -88,7 +88,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from chatbot.core import open_chatbot
+    from chatbot.launch import open_chatbot
     from chatbot.ui.strings import report_heading, t
 
     bot = open_chatbot(progress=True)
@@ -117,7 +117,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_backends(args: argparse.Namespace) -> int:
-    from chatbot.backends import BACKENDS, get_backend
+    from chatbot.answer.backends import BACKENDS, get_backend
 
     settings = get_settings()
     for name in BACKENDS:

@@ -20,23 +20,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from chatbot.answer import AnswerRequest, Answerer, Draft, get_answerer
+from chatbot.answer import Answerer, AnswerRequest, Draft, get_answerer
+from chatbot.answer.backends import Backend
 from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
 from chatbot.answer.outline import outline_answer
-from chatbot.backends import Backend
-from chatbot.embedders import Embedder, get_embedder
-from chatbot.errors import BackendError, InputError, StoreNotReadyError
-from chatbot.query import condense, normalize_question, resolve_relative_years
+from chatbot.answer.verify import Verification, verify
+from chatbot.errors import BackendError, InputError
 from chatbot.question.guard import strip_instructions
+from chatbot.question.query import condense, normalize_question, resolve_relative_years
 from chatbot.question.rewrite import trustworthy_rewrite
-from chatbot.retrieval import Mode, Retriever
-from chatbot.scope import other_city_message, out_of_scope
+from chatbot.question.scope import other_city_message, out_of_scope
+from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.retriever import Mode, Retriever
+from chatbot.retrieve.store import ingest_running
 from chatbot.settings import Settings, get_settings
-from chatbot.store import ingest_running
 from chatbot.textutil import is_english
 from chatbot.types import Answer, Message, Passage
-from chatbot.verify import Verification, verify
 
 logger = logging.getLogger(__name__)
 
@@ -200,7 +200,7 @@ class Chatbot:
             standalone = resolve_relative_years(guarded.question or standalone, self._base_year(guarded.question or standalone))
             yield Event("standalone", standalone)
             if where is None:  # many reports: a question naming a city/year searches that report only
-                from chatbot.routing import describe, route
+                from chatbot.question.routing import describe, route
 
                 where = route(standalone, self.retriever.documents)
                 if where:
@@ -399,19 +399,3 @@ def _cap(text: str, limit: int, warnings: list[str]) -> str:
     elif "[" in cut[-4:]:
         cut = cut[: cut.rfind("[")]
     return cut + "…"
-
-
-def open_chatbot(settings: Settings | None = None, *, auto_ingest: bool = True, progress: bool = False) -> Chatbot:
-    """A ready Chatbot; on a fresh install the seeds are ingested first."""
-    settings = settings or get_settings()
-    embedder = get_embedder(settings)
-    try:
-        return Chatbot(settings, embedder=embedder)
-    except StoreNotReadyError:
-        if not auto_ingest or not settings.seeds_dir.is_dir():
-            raise
-        from ingest.pipeline import ingest
-
-        logger.warning("no store yet: ingesting %s", settings.seeds_dir)
-        ingest([settings.seeds_dir], settings, progress=progress, embedder=embedder)
-        return Chatbot(settings, embedder=embedder)

@@ -49,7 +49,7 @@ def base_year(question: str, documents: Mapping[str, Mapping], override: int | N
     if override:
         return override
     if len(documents) > 1:
-        from chatbot.routing import named_cities
+        from chatbot.question.routing import named_cities
 
         cities = named_cities(question, dict(documents))
         if len(cities) == 1:

@@ -196,7 +196,7 @@ class Settings(BaseSettings):
     @field_validator("public_backends")
     @classmethod
     def _known_backends(cls, value: str) -> str:
-        from chatbot.backends.choices import parse_choices
+        from chatbot.client_choices import parse_choices
 
         parse_choices(value)  # raises ValueError with a one-line message
         return value
@@ -213,7 +213,7 @@ class Settings(BaseSettings):
     @property
     def public_choices(self) -> list:
         """The operator's list of `BackendChoice`s a visitor or API client may pick from."""
-        from chatbot.backends.choices import parse_choices
+        from chatbot.client_choices import parse_choices
 
         return parse_choices(self.public_backends)
 

@@ -40,7 +40,7 @@ class Citation(BaseModel):
 
 
 class AnswerSentence(BaseModel):
-    """One sentence of an answer as checked by chatbot.verify.
+    """One sentence of an answer as checked by chatbot.answer.verify.
 
     `reason` says why it is not verified: figure, year, name, place, organisation,
     unsupported, uncited or injected (None when verified). `added_citations` are the

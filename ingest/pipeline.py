@@ -23,24 +23,24 @@ holds from another file is refused unless the operator passes --replace.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
 import statistics
 import sys
 import time
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-from chatbot.embedders import Embedder, get_embedder
 from chatbot.errors import DocumentError, StoreError
-from chatbot.query import load_lexicon, passage_terms
-from chatbot.settings import Settings
+from chatbot.question.query import load_lexicon, passage_terms
+from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.safetext import escape_controls
-from chatbot.store import ChunkStore, ingest_lock
+from chatbot.settings import Settings
 from ingest.chunking import Chunk, build_chunks
 from ingest.loaders import SourceDocument, discover, load
 from ingest.outline import outline

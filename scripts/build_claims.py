@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatbot.lexical import bigrams  # noqa: E402
+from chatbot.segmentation import bigrams  # noqa: E402
 from chatbot.settings import Settings  # noqa: E402
 from chatbot.textutil import compact, figures, is_english, split_sentences  # noqa: E402
 
@@ -179,7 +179,7 @@ def moved_figure(sentence: str, passage: str, rng: random.Random) -> str | None:
 
 
 def wrong_year(sentence: str, chunk: dict, rng: random.Random) -> str:
-    from chatbot.query import resolve_relative_years
+    from chatbot.question.query import resolve_relative_years
 
     context = resolve_relative_years(chunk["text"] + chunk["section"], chunk["year"])
     given = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", context)}

@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatbot.core import open_chatbot  # noqa: E402
-from chatbot.verify import verify  # noqa: E402
+from chatbot.answer.verify import verify  # noqa: E402
+from chatbot.launch import open_chatbot  # noqa: E402
 
 
 def main() -> int:

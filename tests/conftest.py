@@ -45,7 +45,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory):
         mp.setenv("CHATBOT_DATA_DIR", str(path))
         mp.setenv("CHATBOT_BACKEND", "extractive")
         get_settings.cache_clear()
-        from chatbot.core import open_chatbot
+        from chatbot.launch import open_chatbot
 
         open_chatbot()  # ingests seeds/ (~10 s) so that each AppTest finds a ready store
         yield path

@@ -8,10 +8,10 @@ import sys
 
 import pytest
 
+from chatbot.answer.verify import verify
 from chatbot.errors import InputError
 from chatbot.textutil import compact
 from chatbot.types import Passage
-from chatbot.verify import verify
 from tests.conftest import ROOT, SEED
 
 
@@ -55,7 +55,7 @@ def test_answers_the_kind_of_thing_asked(shared_bot, question, expected):
 
 def test_figure_rules_separate_figures_from_names_and_topics():
     from chatbot.answer.extractive import _weights
-    from chatbot.answer.rules import has_figure
+    from chatbot.question.rules import has_figure
 
     assert not has_figure("抓好5G新型信息基础设施建设，2023年要见效。")
     assert has_figure("新建5个基站。") and has_figure("增长两成。")
@@ -120,7 +120,7 @@ def test_cli_empty_question_has_no_traceback(built_store):
 
 
 def test_first_use_ingests_the_seeds(isolated_data_dir):
-    from chatbot.core import open_chatbot
+    from chatbot.launch import open_chatbot
 
     bot = open_chatbot()
     assert len(bot.retriever) > 40

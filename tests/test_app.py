@@ -203,7 +203,7 @@ def test_untrusted_text_stays_inert(app: AppTest, monkeypatch: pytest.MonkeyPatc
         )
 
     monkeypatch.setattr(Chatbot, "stream", fake_stream)
-    monkeypatch.setattr("chatbot.retrieval.Retriever.document_chunks", lambda self, source: [passage])
+    monkeypatch.setattr("chatbot.retrieve.retriever.Retriever.document_chunks", lambda self, source: [passage])
     ask(app, "注入测试")
     opener = [b for b in app.button if b.key and b.key.startswith("open-")]
     assert opener

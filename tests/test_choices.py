@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from chatbot.backends.choices import BackendChoice, find_choice, parse_choices
+from chatbot.client_choices import BackendChoice, find_choice, parse_choices
 from chatbot.settings import Settings
 
 

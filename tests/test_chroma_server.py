@@ -32,10 +32,10 @@ from pathlib import Path
 import pytest
 
 from chatbot.errors import StoreError
+from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings, get_settings
-from chatbot.store import ChunkStore
-from tests.fakes.processes import stop
 from tests.conftest import ROOT
+from tests.fakes.processes import stop
 
 pytestmark = pytest.mark.chroma_server
 
@@ -138,8 +138,8 @@ def test_ingest_ask_reingest_and_eval_against_the_server(server_env, isolated_da
     assert "(0 embedded, 109 unchanged, 0 deleted)" in again.stdout, again.stdout
     assert _collection_ids(settings) == ids
 
-    from chatbot.core import open_chatbot
     from chatbot.evaluation.run import evaluate
+    from chatbot.launch import open_chatbot
 
     bot = open_chatbot(auto_ingest=False)  # what evaluate() opens itself; made here to close its client
     # eval embeds each question twice (answer, then ranking): embed it once (test speed only)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chatbot.answer.clauses import best_span, focus, split_clauses
-from chatbot.lexical import tokenize
+from chatbot.segmentation import tokenize
 
 TARGETS = (
     "今年主要预期目标是：地区生产总值增长7.5%左右，旅游接待人次、旅游总收入分别增长40%左右，"
@@ -59,7 +59,7 @@ def test_the_offline_answer_gives_the_clause_and_cites_the_whole_sentence(shared
     assert not answer.refused and answer.backend == "extractive"
     assert answer.answer.startswith("地区生产总值增长7.5%左右[1]")
     assert len(answer.answer) < 30
-    assert all(s.verified for s in answer.sentences)  # chatbot.verify accepts the verbatim clause
+    assert all(s.verified for s in answer.sentences)  # chatbot.answer.verify accepts the verbatim clause
     quote = answer.citations[0].quote
     assert "地区生产总值增长7.5%左右" in quote and "旅游总收入" in quote and len(quote) > 100
 

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.embedders import get_embedder
 from chatbot.errors import StoreNotReadyError
-from chatbot.lexical import LexicalIndex
-from chatbot.retrieval import Retriever
+from chatbot.retrieve.embedders import get_embedder
+from chatbot.retrieve.lexical import LexicalIndex
+from chatbot.retrieve.retriever import Retriever
+from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
-from chatbot.store import ChunkStore
 from ingest.loaders import discover, load
 from ingest.pipeline import prepare_chunks
 from tests.conftest import ROOT

@@ -18,10 +18,10 @@ import httpx2
 import ollama
 import openai
 import pytest
+from langchain_core import exceptions as lc_exc
 from langchain_ollama import ChatOllama, OllamaEmbeddings
 from langchain_openai import ChatOpenAI
 from langchain_openai.chat_models import base as lc_openai_base
-from langchain_core import exceptions as lc_exc
 
 try:
     from tests.fakes.llm_servers import MODES, FakeOllamaServer, FakeOpenAIServer, fake_embedding

@@ -15,7 +15,8 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chatbot import cli
 from chatbot.core import Chatbot
@@ -292,9 +293,9 @@ CLI_QUESTIONS = [
 
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 def test_cli_ask_in_process(shared_bot, monkeypatch, capsys, as_json):
-    import chatbot.core
+    import chatbot.launch
 
-    monkeypatch.setattr(chatbot.core, "open_chatbot", lambda **kwargs: shared_bot)
+    monkeypatch.setattr(chatbot.launch, "open_chatbot", lambda **kwargs: shared_bot)
     for question in CLI_QUESTIONS:
         # As typed (argparse may take it for an option: exit 2), or after "--" with --json.
         argv = ["ask", "--json", "--", question] if as_json else ["ask", question]

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 import sys
+from pathlib import Path
 
 import pytest
 
 from chatbot.errors import DocumentError, EmbedderMismatchError, IngestLockedError
+from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.settings import Settings
-from chatbot.store import ChunkStore, ingest_lock
 from ingest.pipeline import ingest
 from tests.conftest import ROOT
 
@@ -102,7 +102,7 @@ def test_second_ingest_is_locked_out(isolated_data_dir):
 
 
 def test_querying_with_another_embedder_says_to_reingest(store_copy):
-    from chatbot.retrieval import Retriever
+    from chatbot.retrieve.retriever import Retriever
 
     class OtherEmbedder:
         id = "other/model"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.embedders import get_embedder
-from chatbot.retrieval import Retriever
+from chatbot.retrieve.embedders import get_embedder
+from chatbot.retrieve.retriever import Retriever
+from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
-from chatbot.store import ChunkStore
 from ingest.chunking import chunk_id
 from ingest.loaders import discover, load
 from ingest.pipeline import ingest, prepare_chunks

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from chatbot.evaluation.metrics import evidence_rank
 from chatbot.evaluation.qaset import load_qa
-from chatbot.query import condense, resolve_relative_years
+from chatbot.question.query import condense, resolve_relative_years
 from chatbot.types import Message
 
 QA = Path(__file__).parent / "data" / "qa.jsonl"
@@ -47,7 +47,7 @@ def test_followup_keeps_its_subject(shared_bot):
 
 
 def test_english_words_are_translated_only_into_words_the_index_holds():
-    from chatbot.bilingual import english_expansions
+    from chatbot.retrieve.bilingual import english_expansions
 
     known = {"耕地", "干旱"}.__contains__
     assert english_expansions("How much arable land was protected from the drought?", known) == ["耕地", "干旱"]
@@ -61,7 +61,7 @@ def test_an_english_question_finds_its_passage_through_bm25_alone(shared_bot):
 
 
 def test_the_reports_own_city_name_is_not_a_search_word():
-    from chatbot.retrieval import build_query, subject_pattern
+    from chatbot.retrieve.retriever import build_query, subject_pattern
 
     subjects = subject_pattern({"zjj.txt": {"city": "张家界", "city_en": "Zhangjiajie"}})
     query = build_query("张家界市的耕地保住了多少亩？", 2023, subjects=subjects)
@@ -72,8 +72,8 @@ def test_the_reports_own_city_name_is_not_a_search_word():
 
 
 def test_passages_carry_the_everyday_phrases_of_their_report_terms():
-    from chatbot.lexical import tokenize
-    from chatbot.query import DocumentExpander
+    from chatbot.question.query import DocumentExpander
+    from chatbot.segmentation import tokenize
 
     expand = DocumentExpander({"种庄稼的地": ["耕地"], "大龄工人": ["超龄从业人员"]})
     added = expand(tokenize("牢牢守住154.78万亩耕地保护底线目标"))
@@ -98,7 +98,7 @@ def test_a_followup_the_rules_leave_alone_leans_on_the_previous_question(shared_
 
 
 def test_english_lexicon_phrases_match_whole_words():
-    from chatbot.query import expansions
+    from chatbot.question.query import expansions
 
     assert "莓茶" not in expansions("Will teachers get a raise?")  # "tea" is not in "teacher"
     assert "地区生产总值" in expansions("2023年gdp增长多少？")  # an ASCII word right after Han characters
@@ -106,7 +106,7 @@ def test_english_lexicon_phrases_match_whole_words():
 
 
 def test_expansions_and_a_reports_glossary_are_stored_at_ingest(tmp_path):
-    from chatbot.lexical import tokenize
+    from chatbot.segmentation import tokenize
     from chatbot.settings import Settings
     from ingest.loaders import load
     from ingest.pipeline import prepare_chunks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from chatbot.routing import describe, named_cities, named_years, route
+from chatbot.question.routing import describe, named_cities, named_years, route
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SOURCE = "zhangjiajie_2023_government_work_report_p2.txt"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.answer.rules import MESSAGES, RULES, rules
-from chatbot.scope import out_of_scope
+from chatbot.question.rules import MESSAGES, RULES, rules
+from chatbot.question.scope import out_of_scope
 
 STAGES = {"scope", "select", "alternative", "fallback", "check"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.scope import other_cities, out_of_scope
+from chatbot.question.scope import other_cities, out_of_scope
 from chatbot.types import Passage
 
 DOCS = {"zjj.txt": {"city": "张家界", "city_en": "Zhangjiajie"}}
@@ -36,12 +36,40 @@ def test_another_city_is_named_in_the_refusal(shared_bot):
     assert answer.refused and answer.answer == "这是张家界的政府工作报告，没有关于常德市的内容。"
 
 
+@pytest.mark.parametrize(
+    "question, cities",
+    [
+        ("What is Changde's GDP growth target for 2023?", ["常德市"]),
+        ("How many tourists visited Xi'an last year?", ["西安市"]),  # pinyin with its apostrophe ...
+        ("How many tourists visited XIAN last year?", ["西安市"]),  # ... or without, any case
+        ("Does the report mention Hong Kong or Harbin?", ["哈尔滨市", "香港特别行政区"]),  # established English names
+        ("What did Lüliang City build?", ["吕梁市"]),
+        ("What is Zhangjiajie's GDP growth target for 2023?", []),  # the report's own city
+        ("What is Zhang Jiajie's GDP growth target?", []),  # the own city in pinyin, spelled apart
+        ("Ali from Jilin Province asked about Tianmen Mountain", []),  # a name, a province, a mountain
+    ],
+)
+def test_english_questions_name_other_cities_in_pinyin(question, cities):
+    assert sorted(other_cities(question, DOCS, [])) == sorted(cities)
+
+
+def test_an_english_question_about_another_city_is_refused(shared_bot):
+    answer = shared_bot.ask("What is Changde's GDP growth target for 2023?")
+    assert answer.refused and answer.answer == "This is the government work report of 张家界; it says nothing about 常德市."
+
+
 def test_a_city_the_passages_mention_is_not_another_report():
     # the report itself names partner cities; a question about them is answered from it
     mentioned = [passage("与南京市、长沙市开展对口合作。")]
     assert other_cities("张家界和南京有什么合作？", DOCS, mentioned) == []
     assert other_cities("湘西州今年旅游收入目标？", DOCS, mentioned) == ["湘西土家族苗族自治州"]
     assert other_cities("来宾朋友们好，张家界的旅游怎么样？", DOCS, mentioned) == []  # 来宾 is also a word
+
+
+@pytest.mark.parametrize("question", ["这东西安全吗？", "平安庆典什么时候办？"])
+def test_a_city_name_inside_another_word_is_no_city(question):
+    # 西安 inside 东西安全, 安庆 inside 平安庆典: a city's name begins a word
+    assert other_cities(question, DOCS, []) == []
 
 
 @pytest.mark.parametrize(
@@ -69,7 +97,7 @@ def test_lists_and_results_the_report_does_give_are_answered(shared_bot):
 
 
 def test_question_shapes_that_look_like_the_refused_ones():
-    from chatbot.answer.rules import RULES
+    from chatbot.question.rules import RULES
     from chatbot.question.vocabulary import ACTUAL_RESULT
 
     row = {rule.name: rule for rule in RULES}

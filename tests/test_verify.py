@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from chatbot.answer.verify import verify
 from chatbot.evaluation.claims import DATA, score
 from chatbot.types import Passage
-from chatbot.verify import verify
 
 TARGETS = Passage(
     chunk_id="t", source="s", score=1, year=2023, city="张家界", section="二、2023年工作安排",

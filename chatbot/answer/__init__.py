@@ -3,8 +3,8 @@ answerer (`llm`), and the deadline that bounds a whole answer (`deadline`)."""
 
 from __future__ import annotations
 
+from chatbot.answer.backends import get_backend
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
-from chatbot.backends import get_backend
 from chatbot.settings import Settings
 
 

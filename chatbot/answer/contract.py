@@ -32,7 +32,7 @@ class Draft:
 
     text: str
     refused: bool = False  # the answerer declined by its own structure (not a phrase list)
-    reason: str = ""  # why: a key of the refusal messages (chatbot.answer.rules.MESSAGES)
+    reason: str = ""  # why: a key of the refusal messages (chatbot.question.rules.MESSAGES)
 
 
 class Answerer(ABC):

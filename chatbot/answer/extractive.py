@@ -8,7 +8,7 @@ and no sentence on its topic gives one of the kind asked (the report names the
 project but not its amount; "5G" and years are not figures). The asked-for
 quantity ("多少万人次") is the kind of answer, not its topic, so it does not
 count towards coverage. What each question shape requires of its answer, and the message
-when nothing fits, is the table in `chatbot.answer.rules`. Thresholds are tuned on the
+when nothing fits, is the table in `chatbot.question.rules`. Thresholds are tuned on the
 tuning split of the QA set only.
 """
 
@@ -18,13 +18,13 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from chatbot.answer.backends.base import Backend
 from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
-from chatbot.backends.base import Backend
-from chatbot.lexical import posseg_lock, tokenize
-from chatbot.answer.rules import refusal_message, rules
-from chatbot.query import expansions, looks_like_injection
+from chatbot.question.query import expansions, looks_like_injection
+from chatbot.question.rules import refusal_message, rules
 from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, SENTENCE_END, YEAR_ANY
+from chatbot.segmentation import posseg_lock, tokenize
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
 
@@ -119,7 +119,7 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
             return Extraction(refusal_text(question, "not_covered"), True, "wrong_year", best_coverage)
         best_score, best_coverage = scored[0][0], max(row[1] for row in scored)
     chosen = [row for row in scored if row[0] >= SELECT_RATIO * best_score][:MAX_SENTENCES]
-    # The table's rows (chatbot.answer.rules): what the question asks decides what the answer must contain.
+    # The table's rows (chatbot.question.rules): what the question asks decides what the answer must contain.
     selecting = [rule for rule in rules("select") if rule.matches(question)]
     if selecting:
         selecting += [rule for rule in rules("alternative") if rule.matches(question)]

@@ -2,7 +2,7 @@
 
 Passages go into the prompt numbered [1]..[k] as data. Sentences that read like
 instructions to a model are replaced by a placeholder before the model sees them;
-the answer is still checked for them afterwards (chatbot.verify). When the passages
+the answer is still checked for them afterwards (chatbot.answer.verify). When the passages
 do not answer, the prompt asks for one fixed line, `NO_ANSWER`: a refusal is then
 recognised by that structure, not by guessing at the model's phrasing.
 """
@@ -16,10 +16,10 @@ from functools import lru_cache
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 
+from chatbot.answer.backends.base import LLMBackend
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.answer.extractive import refusal_text
-from chatbot.backends.base import LLMBackend
-from chatbot.query import looks_like_injection
+from chatbot.question.query import looks_like_injection
 from chatbot.settings import PROJECT_ROOT
 from chatbot.textutil import split_sentences
 from chatbot.types import Message, Passage

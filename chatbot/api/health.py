@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 
-from chatbot.backends.choices import BackendChoice
+from chatbot.client_choices import BackendChoice
 from chatbot.core import Chatbot
 
 logger = logging.getLogger(__name__)

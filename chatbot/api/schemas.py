@@ -20,7 +20,7 @@ import uuid
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chatbot.api.errors import ApiError
-from chatbot.backends.choices import BackendChoice, find_choice
+from chatbot.client_choices import BackendChoice, find_choice
 from chatbot.tokens import count_tokens
 from chatbot.types import Answer, Message
 

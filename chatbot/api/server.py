@@ -41,7 +41,7 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
     import uvicorn
 
     from chatbot.api.app import create_app
-    from chatbot.core import open_chatbot
+    from chatbot.launch import open_chatbot
 
     settings = settings or get_settings()
     print(check_binding(host, settings), file=sys.stderr)

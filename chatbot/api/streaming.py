@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from chatbot.api.errors import INTERNAL, ApiError
 from chatbot.api.schemas import RESET_SEPARATOR, chunk_body, extras
-from chatbot.backends.choices import BackendChoice
+from chatbot.client_choices import BackendChoice
 from chatbot.core import Chatbot, Event
 from chatbot.errors import ChatbotError, InputError, StoreError
 from chatbot.types import Answer, Message

@@ -1,7 +1,7 @@
 """Does each row of the question-shape table earn its place? Remove it and measure.
 
 `python -m chatbot.evaluation.ablation --qa tests/data/qa.jsonl --split tune` evaluates the
-split once with every row of `chatbot.answer.rules.RULES`, then once without each row, and
+split once with every row of `chatbot.question.rules.RULES`, then once without each row, and
 prints the change in refusal precision, recall and accuracy and in keyword accuracy. A row
 whose removal costs nothing (or helps) does not earn its place. Retrieval does not depend on
 the rules, so its results are computed once and reused. Run it on the tuning split only.
@@ -26,7 +26,7 @@ def _scores(report: dict) -> dict[str, float]:
 
 def ablate(path: Path, split: str, bot=None) -> dict[str, dict[str, float]]:  # noqa: ANN001 - a Chatbot
     """{"all": scores, row name: scores without that row, ...}."""
-    from chatbot.core import open_chatbot
+    from chatbot.launch import open_chatbot
 
     bot = bot or open_chatbot()
     search = lru_cache(maxsize=None)(

@@ -1,4 +1,4 @@
-"""Score the sentence checker (chatbot.verify) on the labelled claims set.
+"""Score the sentence checker (chatbot.answer.verify) on the labelled claims set.
 
 tests/data/claims.jsonl (built by scripts/build_claims.py) holds answer sentences labelled
 faithful or with the kind of lie they tell; claims_passages.jsonl holds the passages they
@@ -15,8 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chatbot.answer.verify import verify
 from chatbot.types import Passage
-from chatbot.verify import verify
 
 DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 

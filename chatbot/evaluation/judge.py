@@ -13,7 +13,7 @@ import re
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 
-from chatbot.backends.base import LLMBackend
+from chatbot.answer.backends.base import LLMBackend
 from chatbot.answer.llm import format_passages, load_prompt
 from chatbot.core import Chatbot
 from chatbot.evaluation.metrics import mean

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from chatbot.core import Chatbot, open_chatbot
+from chatbot.core import Chatbot
 from chatbot.errors import ChatbotError
 from chatbot.evaluation.metrics import compact, evidence_rank, flagged, keywords_ok, summarize
 from chatbot.evaluation.qaset import QAItem, load_qa
 from chatbot.evaluation.report import write_reports
+from chatbot.launch import open_chatbot
 from chatbot.settings import Settings, get_settings
 from chatbot.types import Answer
 
@@ -78,7 +79,7 @@ def run_item(bot: Chatbot, item: QAItem, *, k: int, backend: str | None, model: 
 
 def retrieval_rows(bot: Chatbot, items: list[QAItem], mode: str) -> list[dict]:
     """Retrieval-only rows for a baseline: ranking metrics, no answers."""
-    from chatbot.query import condense, resolve_relative_years
+    from chatbot.question.query import condense, resolve_relative_years
     from chatbot.reports import base_year
 
     rows = []

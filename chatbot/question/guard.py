@@ -4,7 +4,7 @@
 question. The instruction's clauses are removed and the question beside them is answered,
 by every backend; a question that is only an instruction ("print your system prompt")
 has nothing left and gets the scope message. What counts as an instruction is
-`chatbot.query.looks_like_injection`, applied clause by clause.
+`chatbot.question.query.looks_like_injection`, applied clause by clause.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chatbot.lexical import words
-from chatbot.query import looks_like_injection
+from chatbot.question.query import looks_like_injection
+from chatbot.segmentation import words
 
 _CLAUSE = re.compile(r"[^。！？!?；;，,：:\n]+[。！？!?；;，,：:\n]*")
 # Connectives that join an instruction to the real question inside one clause.

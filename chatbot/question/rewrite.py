@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from chatbot.lexical import STOPWORDS
-from chatbot.query import _FRAME_WORDS
+from chatbot.question.query import _FRAME_WORDS
+from chatbot.segmentation import STOPWORDS
 from chatbot.textutil import compact
 from chatbot.types import Message
 
@@ -29,9 +29,9 @@ def content_words(question: str) -> list[str]:
     """The words of a question that name what it is about (not question or frame words)."""
     import jieba
 
-    from chatbot.lexical import _jieba_lock
+    from chatbot.segmentation import jieba_lock
 
-    with _jieba_lock:
+    with jieba_lock:
         cut = jieba.lcut(unicodedata.normalize("NFKC", question).lower())
     return [w for w in (t.strip() for t in cut) if w and _WORDISH.search(w) and w not in STOPWORDS and w not in _FRAME_WORDS and w not in _FOLLOWUP_WORDS]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from chatbot.backends import BACKENDS
+from chatbot.answer.backends import BACKENDS
 from chatbot.ui.strings import t
 
 _BACKEND_ERROR = re.compile(r"^\s*\[(?:" + "|".join(map(re.escape, BACKENDS)) + r")\]")

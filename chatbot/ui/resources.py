@@ -14,11 +14,12 @@ from pathlib import Path
 import streamlit as st
 from pydantic import SecretStr
 
-from chatbot.backends import get_backend
-from chatbot.backends.choices import BackendChoice
-from chatbot.core import Chatbot, open_chatbot
+from chatbot.answer.backends import get_backend
+from chatbot.client_choices import BackendChoice
+from chatbot.core import Chatbot
 from chatbot.errors import ChatbotError
 from chatbot.feedback import FeedbackStore, open_feedback_store
+from chatbot.launch import open_chatbot
 from chatbot.settings import Settings, get_settings
 from chatbot.staff_auth import Backoff
 from chatbot.ui.state import StaffBackend

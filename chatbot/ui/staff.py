@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from chatbot.backends import BACKENDS
+from chatbot.answer.backends import BACKENDS
 from chatbot.export import escape_markdown
 from chatbot.feedback import FeedbackStore
 from chatbot.settings import Settings, get_settings

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from chatbot.answer.verify.reasons import reason_label
 from chatbot.export import escape_markdown
 from chatbot.feedback import FeedbackStore
 from chatbot.types import Answer, Citation, Passage
@@ -20,7 +21,6 @@ from chatbot.ui.public_text import public_notices
 from chatbot.ui.safe_html import SCROLL_SCRIPT, document_html, passage_html
 from chatbot.ui.state import SessionState, Turn
 from chatbot.ui.strings import t
-from chatbot.verify.reasons import reason_label
 
 logger = logging.getLogger("chatbot.app")
 

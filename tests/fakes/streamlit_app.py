@@ -38,7 +38,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 @contextmanager
 def streamlit_app(env: dict[str, str], log_dir: Path) -> Iterator[str]:
     """Build the store first (so the page does not wait for the ingest), then serve the app; yields its URL."""
-    subprocess.run([sys.executable, "-c", "from chatbot.core import open_chatbot; open_chatbot()"], cwd=ROOT, env=env, check=True, timeout=180)
+    subprocess.run([sys.executable, "-c", "from chatbot.launch import open_chatbot; open_chatbot()"], cwd=ROOT, env=env, check=True, timeout=180)
     port = _free_port()
     log_path = log_dir / "streamlit.log"
     with log_path.open("w") as log:

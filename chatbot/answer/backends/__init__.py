@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chatbot.backends.base import Backend, Health
+from chatbot.answer.backends.base import Backend, Health
 from chatbot.errors import InputError
 from chatbot.settings import Settings
 
 
 def _extractive() -> type[Backend]:
-    from chatbot.backends.extractive import ExtractiveBackend
+    from chatbot.answer.backends.extractive import ExtractiveBackend
 
     return ExtractiveBackend
 
 
 def _openai() -> type[Backend]:
-    from chatbot.backends.openai import OpenAIBackend
+    from chatbot.answer.backends.openai import OpenAIBackend
 
     return OpenAIBackend
 
 
 def _ollama() -> type[Backend]:
-    from chatbot.backends.ollama import OllamaBackend
+    from chatbot.answer.backends.ollama import OllamaBackend
 
     return OllamaBackend
 

@@ -13,8 +13,8 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-from chatbot.lexical import tokenize, words
 from chatbot.question.vocabulary import QUESTION_WORDS, RELATIVE_YEARS, TIME_FRAME
+from chatbot.segmentation import tokenize, words
 from chatbot.types import Message
 
 LEXICON = Path(__file__).parent / "data" / "everyday_terms.tsv"

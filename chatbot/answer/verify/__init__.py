@@ -23,13 +23,13 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from chatbot.query import looks_like_injection
+from chatbot.answer.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
+from chatbot.answer.verify.names import unsupported_names
+from chatbot.answer.verify.references import plain_references
+from chatbot.answer.verify.text import clause_spans, content_units, share_present, squash, tag
+from chatbot.question.query import looks_like_injection
 from chatbot.textutil import compact, is_english, split_sentences
 from chatbot.types import AnswerSentence, Citation, Passage
-from chatbot.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
-from chatbot.verify.names import unsupported_names
-from chatbot.verify.references import plain_references
-from chatbot.verify.text import clause_spans, content_units, share_present, squash, tag
 
 # Tuned on the tune portion of tests/data/claims.jsonl (python scripts/claims_report.py --tune).
 SUPPORT_MIN = 0.6  # share of a sentence's content units the cited passages must contain

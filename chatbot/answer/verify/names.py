@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from chatbot.verify.text import Token
+from chatbot.answer.verify.text import Token
 
 TITLES = frozenset(
     """市长 副市长 常务副市长 市委书记 书记 副书记 县长 副县长 区长 副区长 镇长 乡长 村长 主任 副主任 局长 副局长 厅长 部长 省长 副省长

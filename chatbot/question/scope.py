@@ -10,12 +10,14 @@ near miss; these checks refuse them first, for every backend.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from functools import cache
 from pathlib import Path
 
-from chatbot.answer.rules import rules
-from chatbot.routing import stored_city_names
+from chatbot.question.routing import stored_city_names
+from chatbot.question.rules import rules
+from chatbot.segmentation import word_starts
 from chatbot.types import Passage
 
 PREFECTURES = Path(__file__).parent / "data" / "prefectures.tsv"
@@ -27,11 +29,31 @@ def _prefectures() -> tuple[tuple[str, str], ...]:
     names: list[tuple[str, str]] = []
     for line in PREFECTURES.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
-            full, _, short = line.partition("\t")
+            full, short = line.split("\t")[:2]
             names.append((full, full))
             if short:
                 names.append((short, full))
     return tuple(sorted(names, key=lambda pair: -len(pair[0])))
+
+
+@cache
+def _english_names() -> tuple[tuple[re.Pattern[str], str, str], ...]:
+    """(pattern, full name, short name), longest first: "Changde", "Xi'an", "Xian", "Hong Kong" as whole words, any case."""
+    names: list[tuple[str, str, str]] = []
+    for line in PREFECTURES.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            full, short, english = (line.split("\t") + ["", ""])[:3]
+            names += [(name, full, short) for name in english.split("|") if name]
+    names.sort(key=lambda row: -len(row[0]))
+    return tuple(
+        (re.compile(r"\b" + r"(?:['’\- ])?".join(map(re.escape, name.split())) + r"(?:\s+city)?\b", re.I), full, short)
+        for name, full, short in names
+    )
+
+
+def _fold(text: str) -> str:
+    """Latin letters without their marks ("Lüliang" → "Luliang"), for matching English names."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 # A city the question names is covered when the best passage names it. Any retrieved passage
@@ -45,21 +67,33 @@ def other_cities(question: str, documents: dict[str, dict], passages: list[Passa
     own = stored_city_names(documents)
     text = unicodedata.normalize("NFKC", question)
     for alias in sorted(own, key=len, reverse=True):
-        text = text.replace(alias, "□")
+        text = re.sub(re.escape(alias) if not alias.isascii() else rf"\b{re.escape(alias)}\b", "□", text, flags=re.I)
     seen = "".join(p.text for p in passages[:MENTION_DEPTH])
     found: list[str] = []
+    starts = word_starts(text)
     for name, full in _prefectures():
-        if name in text:
-            text = text.replace(name, "□")
+        # A city's name begins a word: "东西安不安全" and "平安庆典" name no city.
+        hits = [m.start() for m in re.finditer(re.escape(name), text) if m.start() in starts]
+        if hits:
+            for start in hits:
+                text = text[:start] + "□" * len(name) + text[start + len(name) :]
             if name not in seen and full not in found:
                 found.append(full)
+    latin = _fold(text)
+    for pattern, full, short in _english_names():
+        hit = pattern.search(latin)
+        # The report's own city, written in pinyin where its metadata gives no English name, is not another city.
+        own_city = any(full.startswith(name) for name in own)
+        if hit and not own_city and not any(name and name in seen for name in (full, short)) and full not in found:
+            found.append(full)
+            latin = latin[: hit.start()] + "□" + latin[hit.end() :]
     return found
 
 
 def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passage]) -> str | None:
     """The reason a question is outside what the report can say, or None."""
     normalized = unicodedata.normalize("NFKC", question)
-    for rule in rules("scope"):  # rows of the question-shape table (chatbot.answer.rules)
+    for rule in rules("scope"):  # rows of the question-shape table (chatbot.question.rules)
         if rule.matches(normalized):
             return rule.reason
     if other_cities(normalized, documents, passages):

@@ -19,15 +19,16 @@ from typing import Literal
 
 import numpy as np
 
-from chatbot.bilingual import english_expansions
-from chatbot.embedders import Embedder
 from chatbot.errors import StoreNotReadyError
-from chatbot.lexical import LexicalIndex, tokenize
-from chatbot.query import expansions, resolve_relative_years
+from chatbot.question.query import expansions, resolve_relative_years
+from chatbot.question.routing import stored_city_names
 from chatbot.reports import base_year
-from chatbot.routing import stored_city_names
+from chatbot.retrieve.bilingual import english_expansions
+from chatbot.retrieve.embedders import Embedder
+from chatbot.retrieve.lexical import LexicalIndex
+from chatbot.retrieve.store import ChunkStore
+from chatbot.segmentation import tokenize
 from chatbot.settings import Settings
-from chatbot.store import ChunkStore
 from chatbot.types import Passage
 
 logger = logging.getLogger(__name__)

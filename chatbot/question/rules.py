@@ -28,8 +28,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chatbot.lexical import posseg_lock
 from chatbot.question.vocabulary import CLAUSE_END, QUESTION_WORDS
+from chatbot.segmentation import posseg_lock
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
-"""Chinese lexical matching: jieba tokens plus character bigrams, scored with BM25.
+"""Chinese word segmentation, shared by every stage: jieba words plus Han character bigrams.
 
 jieba alone misses colloquial variants whose words are cut differently
-("快递小哥" vs "快递员"); Han character bigrams catch those partial matches.
+("快递小哥" vs "快递员"); Han character bigrams catch those partial matches. The question
+stage, the retriever, the answerer and the checker all cut text the same way, so it lives
+below them all.
 """
 
 from __future__ import annotations
@@ -10,16 +12,12 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
 
-import bm25s
 import jieba
-import numpy as np
 
 logger = logging.getLogger(__name__)
 jieba.setLogLevel(logging.WARNING)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
-_jieba_lock = threading.Lock()  # jieba initialises its dictionary lazily, not thread-safely
+jieba_lock = threading.Lock()  # jieba initialises its dictionary lazily, not thread-safely
 posseg_lock = threading.Lock()  # jieba.posseg builds its tagger lazily, not thread-safely: one lock for every user
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -39,7 +37,7 @@ def normalize(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """jieba search-mode words, without stopwords and punctuation."""
-    with _jieba_lock:
+    with jieba_lock:
         cut = jieba.lcut_for_search(normalize(text))
     return [w for w in (t.strip() for t in cut) if w and w not in STOPWORDS and _WORD.search(w)]
 
@@ -56,34 +54,7 @@ def tokenize(text: str) -> list[str]:
     return words(text) + ["§" + b for b in bigrams(text)]
 
 
-class LexicalIndex:
-    """BM25 over a fixed list of documents; scores come back aligned with `ids`."""
-
-    def __init__(self, ids: Sequence[str], token_lists: Sequence[Sequence[str]]) -> None:
-        self.ids = list(ids)
-        self._bm25 = bm25s.BM25()
-        self._vocab: set[str] = {t for tokens in token_lists for t in tokens}
-        self._df: dict[str, int] = {}
-        for tokens in token_lists:
-            for t in set(tokens):
-                self._df[t] = self._df.get(t, 0) + 1
-        if self.ids:
-            self._bm25.index([list(t) or ["∅"] for t in token_lists], show_progress=False)
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def scores(self, query_tokens: Iterable[str]) -> np.ndarray:
-        known = [t for t in query_tokens if t in self._vocab]
-        if not self.ids or not known:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return self._bm25.get_scores(known)
-
-    def has(self, token: str) -> bool:
-        return token in self._vocab
-
-    def idf(self, token: str) -> float:
-        """BM25's idf; a token no document has gets the highest idf: it is what the corpus lacks."""
-        df = self._df.get(token, 0)
-        n = len(self.ids)
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+def word_starts(text: str) -> set[int]:
+    """The offsets where jieba's words begin: a name found inside a word ("平安庆典" holds 安庆) is not that name."""
+    with jieba_lock:
+        return {start for _, start, _ in jieba.tokenize(text)}

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import jieba
 import jieba.posseg
 
-from chatbot.lexical import posseg_lock
-from chatbot.lexical import STOPWORDS
+from chatbot.segmentation import STOPWORDS, posseg_lock
 
 jieba.setLogLevel(logging.WARNING)
 

@@ -9,8 +9,8 @@ import openai
 from langchain_core.language_models import BaseChatModel
 from pydantic import BaseModel, ConfigDict, Field
 
-from chatbot.backends._errors import address, from_status, scrub, stream_cut, unavailable
-from chatbot.backends.base import Health, LLMBackend
+from chatbot.answer.backends._errors import address, from_status, scrub, stream_cut, unavailable
+from chatbot.answer.backends.base import Health, LLMBackend
 from chatbot.errors import BackendError
 
 logger = logging.getLogger(__name__)

@@ -6,7 +6,7 @@ wrong although 96.7% is in the passage, because there it is the insurance rate.
 Two measures decide the place, for each occurrence of the value in a passage:
 
 - forward: the share of the answer clause's content units (the words around
-  the figure, see chatbot.verify.text) found in the passage's clause holding
+  the figure, see chatbot.answer.verify.text) found in the passage's clause holding
   the figure and the clause before it (lists name their subject earlier:
   "城乡居民人均可支配收入分别增长6.5%、7%左右");
 - backward: the words just before the figure in the passage ("参保率达",
@@ -22,10 +22,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from chatbot.query import resolve_relative_years
+from chatbot.answer.verify.text import Token, clause_spans, content_units, share_present, squash
+from chatbot.question.query import resolve_relative_years
 from chatbot.textutil import figure_spans
 from chatbot.types import Passage
-from chatbot.verify.text import Token, clause_spans, content_units, share_present, squash
 
 # Tuned on the tune portion of tests/data/claims.jsonl (scripts/claims_report.py --tune).
 FIGURE_CONTEXT_MIN = 0.6

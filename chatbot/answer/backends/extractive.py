@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatbot.backends.base import Backend, Health
+from chatbot.answer.backends.base import Backend, Health
 
 
 class ExtractiveBackend(Backend):
