@@ -78,7 +78,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | uncited | unsupported | injected
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected
     rewritten_by: str = "none"
 
 
@@ -312,11 +312,11 @@ class Chatbot:
         """Every draft, judged by structure whoever wrote it.
 
         A refusal (the answerer's own, e.g. a model's NO_ANSWER line, or an offline answer that is
-        empty or cites nothing after checking) is shown as a refusal. A model's answer that cites
-        nothing even after the checker attached the passages that clearly support its sentences
-        (an empty one, "[1] [2]", included), that repeats a planted instruction, or that is mostly
-        unsupported is replaced by the checked offline answer, which refuses by itself when the
-        passages hold no answer."""
+        empty or cites nothing after checking) is shown as a refusal. A model's answer that says
+        nothing checkable ("[1] [2]", "水[1]"), that cites nothing even after the checker attached
+        the passages that clearly support its sentences, that repeats a planted instruction, or
+        that is mostly unsupported is replaced by the checked offline answer, which refuses by
+        itself when the passages hold no answer."""
         offline = chosen is self._offline
         if draft.refused or (offline and not result.cited_any):
             if not draft.refused:
@@ -326,7 +326,14 @@ class Chatbot:
             return draft, verify(draft.text, request.passages)
         if offline:  # the offline answer is the last resort; it keeps its flags
             return draft, result
-        if not result.cited_any:
+        if result.empty or not result.says_something:
+            logger.info("answer of %s says nothing after checking", chosen.name)
+            notice = (
+                "模型没有给出实际内容，改为显示离线答案。"
+                "The model's answer says nothing checkable; showing the offline extractive answer instead."
+            )
+            reason = "empty"
+        elif not result.cited_any:
             logger.info("answer of %s cites nothing after checking", chosen.name)
             notice = (
                 "模型答案没有注明出处，报告原文中也找不到明确支持它的段落，改为显示离线答案。"

@@ -99,6 +99,13 @@ def test_an_uncited_answer_no_passage_supports_is_replaced_by_the_offline_answer
     assert any("cites no passage" in w for w in answer.warnings)
 
 
+@pytest.mark.parametrize("reply", ["[1]", "水[1]。"])
+def test_an_answer_that_says_nothing_is_replaced_by_the_offline_answer(built_store, server, reply):
+    server.reply = reply
+    answer = bot_for(built_store, server).ask(GDP, backend="openai")
+    assert answer.fallback and answer.fallback_reason == "empty" and "7.5%" in answer.answer
+
+
 def test_the_models_refusal_line_stays_a_refusal_without_fallback(built_store, server):
     server.reply = "NO_ANSWER"
     answer = bot_for(built_store, server).ask(GDP, backend="openai")

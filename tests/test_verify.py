@@ -35,6 +35,7 @@ SOCIAL = Passage(
         ("2022年地区生产总值预期增长7.5%左右[1]。", [TARGETS], "year"),
         ("去年地区生产总值预期增长7.5%左右[1]。", [TARGETS], "year"),
         ("地区生产总值增长12.5%左右[1]。", [TARGETS], "figure"),
+        ("实施医疗救助13.6万元[1]。", [SOCIAL], "figure"),  # 13.6万 counts 人次 there, not 元
         ("地区生产总值增长7.5%左右[2]。", [SOCIAL, TARGETS], None),
         ("地区生产总值增长7.5%左右[1]。", [SOCIAL, TARGETS], "figure"),  # wrong citation
     ],

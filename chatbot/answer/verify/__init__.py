@@ -28,7 +28,7 @@ from chatbot.answer.verify.names import unsupported_names
 from chatbot.answer.verify.references import plain_references
 from chatbot.answer.verify.text import clause_spans, content_units, share_present, squash, tag
 from chatbot.question.query import looks_like_injection
-from chatbot.textutil import compact, is_english, split_sentences
+from chatbot.textutil import compact, figure_spans, is_english, split_sentences
 from chatbot.types import AnswerSentence, Citation, Passage
 
 # Tuned on the tune portion of tests/data/claims.jsonl (python scripts/claims_report.py --tune).
@@ -63,6 +63,7 @@ class Verification:
     citations: list[Citation]
     warnings: list[str] = field(default_factory=list)
     injected: bool = False
+    says_something: bool = True  # some sentence claims something checkable (a content word or a figure)
 
     @property
     def verified(self) -> bool:
@@ -313,7 +314,14 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
         for n in cited
     ]
     warnings = _warnings(out_sentences, details, bad_markers, len(passages))
-    return Verification(text, out_sentences, citations, warnings, injected)
+    says_something = any(_claims_something(s.text) for s in out_sentences if not declines(s.text))
+    return Verification(text, out_sentences, citations, warnings, injected, says_something)
+
+
+def _claims_something(sentence: str) -> bool:
+    """The sentence has a content word or a figure ("水", "是的" and "以下是相关内容：" have neither)."""
+    norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", sentence)))
+    return bool(figure_spans(norm)) or bool(content_units(tag(norm))) or (is_english(norm) and len(norm.split()) >= 3)
 
 
 def _sentence_spans(answer: str) -> list[tuple[int, int, bool]]:
