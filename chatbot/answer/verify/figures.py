@@ -46,6 +46,21 @@ _UNITS = sorted(
 )
 
 
+def _passage_unit(p: PassageFigures, start: int, end: int) -> str | None:
+    """What a passage's figure counts: its measure word, the one after the list it heads ("第2、第8位"),
+    "label" for a quoted number (“1053”标准 names a standard), None when the passage does not say."""
+    if p.text[start - 1 : start] in "“\"" and p.text[end : end + 1] in "”\"" and start > 0:
+        return "label"
+    unit = unit_after(p.text, end)
+    while unit is None and p.text[end : end + 1] in ("、", "和", "及", "至", "-", "~"):
+        following = next(((s, e) for _, _, _, s, e in p.figures if end < s <= end + 3), None)
+        if following is None:
+            break
+        end = following[1]
+        unit = unit_after(p.text, end)
+    return unit
+
+
 def unit_after(text: str, end: int) -> str | None:
     """The measure word right after a figure that ends at `end` (None when there is none)."""
     rest = text[end : end + 4].lstrip()
@@ -136,8 +151,8 @@ def check_figures(
             continue
         occurrences = [(p, s, e) for p in cited for v, pct, _, s, e in p.figures if (v, pct) == (value, percent)]
         unit = unit_after(norm, end)
-        if unit:  # the answer says what the figure counts: the passage must count the same
-            occurrences = [(p, s, e) for p, s, e in occurrences if unit_after(p.text, e) == unit]
+        if unit:  # the answer says what the figure counts: the passage must not count something else
+            occurrences = [(p, s, e) for p, s, e in occurrences if _passage_unit(p, s, e) in (unit, None)]
         if not occurrences:
             bad.append(written)
             continue
