@@ -274,6 +274,8 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
         numbers, bad = _markers(raw, len(passages))
         bad_markers |= bad
         body = _MARKER.sub("", raw).strip()
+        if body and not _BULLET.sub("", body).strip(" .、)）"):  # a list number alone on its line ("2.")
+            body = ""
         if body and heading:
             numbers, heading = list(dict.fromkeys(heading + numbers)), []
         if not body and alone:
