@@ -78,7 +78,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | unsupported | injected
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected
     rewritten_by: str = "none"
 
 
@@ -309,27 +309,51 @@ class Chatbot:
     def _check(
         self, chosen: Answerer, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress
     ) -> Iterator[Event]:
-        """Every draft, judged by structure whoever wrote it. A refusal (the answerer's own, or an
-        answer that is empty after checking or cites nothing) is shown as a refusal; an answer that
-        repeats a planted instruction, or is mostly unsupported, is replaced by the offline answer."""
-        if draft.refused or result.empty or not result.cited_any:
+        """Every draft, judged by structure whoever wrote it.
+
+        A refusal (the answerer's own, e.g. a model's NO_ANSWER line, or an offline answer that is
+        empty or cites nothing after checking) is shown as a refusal. A model's answer that says
+        nothing checkable ("[1] [2]", "水[1]"), that cites nothing even after the checker attached
+        the passages that clearly support its sentences, that repeats a planted instruction, or
+        that is mostly unsupported is replaced by the checked offline answer, which refuses by
+        itself when the passages hold no answer."""
+        offline = chosen is self._offline
+        if draft.refused or (offline and not result.cited_any):
             if not draft.refused:
-                logger.info("answer of %s cites nothing after checking: a refusal", chosen.name)
+                logger.info("offline answer is empty or cites nothing after checking: a refusal")
                 draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
             yield from self._show(draft.text, progress)
             return draft, verify(draft.text, request.passages)
-        if result.injected or result.supported_share < SUPPORTED_SHARE:
+        if offline:  # the offline answer is the last resort; it keeps its flags
+            return draft, result
+        if result.empty or not result.says_something:
+            logger.info("answer of %s says nothing after checking", chosen.name)
+            notice = (
+                "模型没有给出实际内容，改为显示离线答案。"
+                "The model's answer says nothing checkable; showing the offline extractive answer instead."
+            )
+            reason = "empty"
+        elif not result.cited_any:
+            logger.info("answer of %s cites nothing after checking", chosen.name)
+            notice = (
+                "模型答案没有注明出处，报告原文中也找不到明确支持它的段落，改为显示离线答案。"
+                "The model's answer cites no passage and no passage clearly supports it; showing the offline extractive answer instead."
+            )
+            reason = "uncited"
+        elif result.injected:
             progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
-            if chosen is not self._offline:  # the offline answer is the last resort; it keeps its flags
-                notice = (
-                    "Showing the offline extractive answer instead." if result.injected else
-                    "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
-                    "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
-                )
-                reason = "injected" if result.injected else "unsupported"
-                draft = yield from self._fallback(chosen, request, progress, reason, notice)
-                return draft, verify(draft.text, request.passages)
-        return draft, result
+            notice, reason = "Showing the offline extractive answer instead.", "injected"
+        elif result.supported_share < SUPPORTED_SHARE:
+            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
+            notice = (
+                "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
+                "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
+            )
+            reason = "unsupported"
+        else:
+            return draft, result
+        draft = yield from self._fallback(chosen, request, progress, reason, notice)
+        return draft, verify(draft.text, request.passages)
 
     def _show(self, text: str, progress: _Progress) -> Iterator[Event]:
         """Make `text` what the reader sees: withdraw what was streamed if it differs."""

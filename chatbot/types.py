@@ -64,8 +64,10 @@ class Answer(BaseModel):
     model: str | None = None
     fallback: bool = False
     # why the offline answer replaced the chosen backend's: busy (model-call cap), backend_error,
-    # unsupported (most of the model's answer failed the checks), injected (it repeated a planted instruction)
-    fallback_reason: Literal["busy", "backend_error", "unsupported", "injected"] | None = None
+    # empty (the model's answer says nothing checkable: "[1] [2]"), uncited (it cites no passage, even after the checker attached the ones that clearly
+    # support it), unsupported (most of the model's answer failed the checks), injected (it repeated a
+    # planted instruction)
+    fallback_reason: Literal["busy", "backend_error", "empty", "uncited", "unsupported", "injected"] | None = None
     rewritten_by: Literal["none", "rules", "model"] = "none"  # who made a follow-up standalone
     citations: list[Citation] = Field(default_factory=list)
     sentences: list[AnswerSentence] = Field(default_factory=list)

@@ -82,6 +82,36 @@ def test_a_trustworthy_model_rewrite_is_used_and_named(built_store, server):
     assert answer.standalone_question.startswith("2023年固定资产投资") and answer.rewritten_by == "model"
 
 
+# --- an answer without markers ------------------------------------------------------------
+def test_an_uncited_answer_a_passage_supports_gets_its_marker_not_a_refusal(built_store, server):
+    server.reply = lambda request: quote_first_passage(request).replace("[1]", "")  # the model forgot the marker
+    answer = bot_for(built_store, server).ask(GDP, backend="openai")
+    assert not answer.refused and not answer.fallback and "7.5%" in answer.answer
+    assert answer.sentences[0].added_citations == [1] and answer.citations[0].n == 1
+    assert all(s.verified for s in answer.sentences) and not answer.warnings
+
+
+def test_an_uncited_answer_no_passage_supports_is_replaced_by_the_offline_answer(built_store, server):
+    server.reply = "这方面的工作取得了积极的进展。"  # claims nothing a passage clearly supports, cites nothing
+    answer = bot_for(built_store, server).ask(GDP, backend="openai")
+    assert answer.fallback and answer.fallback_reason == "uncited" and not answer.refused
+    assert "7.5%" in answer.answer and answer.citations and "积极的进展" not in answer.answer
+    assert any("cites no passage" in w for w in answer.warnings)
+
+
+@pytest.mark.parametrize("reply", ["[1]", "水[1]。"])
+def test_an_answer_that_says_nothing_is_replaced_by_the_offline_answer(built_store, server, reply):
+    server.reply = reply
+    answer = bot_for(built_store, server).ask(GDP, backend="openai")
+    assert answer.fallback and answer.fallback_reason == "empty" and "7.5%" in answer.answer
+
+
+def test_the_models_refusal_line_stays_a_refusal_without_fallback(built_store, server):
+    server.reply = "NO_ANSWER"
+    answer = bot_for(built_store, server).ask(GDP, backend="openai")
+    assert answer.refused and not answer.fallback
+
+
 # --- instructions inside a question ------------------------------------------------------
 @pytest.mark.parametrize(
     "question, left",

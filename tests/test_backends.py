@@ -132,10 +132,11 @@ def test_the_models_refusal_line_is_a_refusal(built_store, openai_server):
     assert "reset" in [e.kind for e in events]  # the streamed line was withdrawn
 
 
-@pytest.mark.parametrize("reply", ["[1] [2]", "张家界现任市长叫李文。"])
-def test_an_answer_that_cites_nothing_is_a_refusal(built_store, openai_server, reply):
+@pytest.mark.parametrize("reply, reason", [("[1] [2]", "empty"), ("张家界现任市长叫李文。", "uncited")], ids=["empty", "invented"])
+def test_an_answer_that_cites_nothing_gets_the_offline_answer_which_refuses(built_store, openai_server, reply, reason):
     openai_server.reply = reply
     answer = make_bot(built_store, openai_base_url=openai_server.base_url).ask("张家界现任市长叫什么名字？", backend="openai")
+    assert answer.fallback and answer.fallback_reason == reason
     assert answer.refused and "李文" not in answer.answer
 
 

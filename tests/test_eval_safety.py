@@ -68,6 +68,16 @@ def test_false_alarm_rate_is_the_share_of_correct_answers_that_carry_a_flag():
     assert summarize([row("g", answerable=False)])["safety"]["false_alarm_rate"] is None  # no correct answer
 
 
+def test_false_alarms_on_kept_answers_leave_out_fallbacks():
+    rows = [
+        row("a"), row("b", verified=(True, False)),  # kept: one of two flagged
+        {**row("c", fallback=True, warnings=["Showing the offline extractive answer instead."]), "fallback_reason": "uncited"},
+    ]
+    safety = summarize(rows)["safety"]
+    assert safety["false_alarm_rate"] == round(2 / 3, 4) and safety["false_alarm_rate_kept"] == 0.5
+    assert safety["fallback_reasons"] == {"uncited": 1}
+
+
 def test_fallback_rate_leaves_out_items_that_raised_an_input_error():
     error = {**row("err", refused=True), "error": "question too long", "fallback": None, "ttft_ms": None}
     rows = [row("a", fallback=True), row("b"), row("c"), row("d"), error]

@@ -256,8 +256,10 @@ def test_answer_streams_from_the_llama_server_and_is_verified(llama_bot, capped)
         cited = "".join(answer.contexts[i - 1].text for i in sentence.citations)
         cited_figures = {(v, pct) for v, pct, _ in figures(cited)}
         missing = [w for v, pct, w in figures(sentence.text) if (v, pct) not in cited_figures]
-        if missing:
-            assert not sentence.verified and set(missing) <= set(sentence.unverified_figures), sentence
+        if missing:  # years ("2023" of 2023年) are the year check's: not listed among the figures
+            amounts = [w for w in missing if not (w.isdigit() and 1900 <= int(w) <= 2100)]
+            assert not sentence.verified, sentence
+            assert sentence.reason != "figure" or set(amounts) <= set(sentence.unverified_figures), sentence
     if any(s.unverified_figures for s in answer.sentences):
         assert any("not found in the cited passages" in w for w in answer.warnings), answer.warnings
     print(json.dumps({"answer": answer.answer, "pieces": len(tokens), "seconds": round(elapsed, 2),

@@ -35,6 +35,7 @@ SOCIAL = Passage(
         ("2022年地区生产总值预期增长7.5%左右[1]。", [TARGETS], "year"),
         ("去年地区生产总值预期增长7.5%左右[1]。", [TARGETS], "year"),
         ("地区生产总值增长12.5%左右[1]。", [TARGETS], "figure"),
+        ("实施医疗救助13.6万元[1]。", [SOCIAL], "figure"),  # 13.6万 counts 人次 there, not 元
         ("地区生产总值增长7.5%左右[2]。", [SOCIAL, TARGETS], None),
         ("地区生产总值增长7.5%左右[1]。", [SOCIAL, TARGETS], "figure"),  # wrong citation
     ],
@@ -75,6 +76,30 @@ def test_an_uncited_invention_is_flagged_not_attached():
     result = verify("该项目由华润集团投资建设。", [TARGETS, SOCIAL])
     assert result.sentences[0].reason == "organisation" and result.sentences[0].citations == []
     assert not result.cited_any and result.supported_share == 0.0
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "根据 Passage 1，地区生产总值增长7.5%左右。",
+        "据段落1：地区生产总值增长7.5%左右。",
+        "[1] (二、2023年工作安排)\n地区生产总值增长7.5%左右。",
+        "可以得出以下结论：\n[1] 地区生产总值增长7.5%左右\n[2] 全市常住人口医疗保险参保率达96.7%",
+        "根据第1条，地区生产总值增长7.5%左右。",
+        "根据第2版的报告，地区生产总值增长7.5%左右[1]。",
+        "根据表格中的信息，地区生产总值增长7.5%左右。",
+    ],
+    ids=["passage-in-words", "duan-luo", "copied-label", "list-without-full-stops", "di-1-tiao", "page-framing", "table-framing"],
+)
+def test_a_passage_named_in_words_or_its_copied_label_is_no_figure(answer):
+    result = verify(answer, [TARGETS, SOCIAL])
+    assert result.verified and result.warnings == [] and 1 in result.sentences[-1 if "参保率" not in answer else -2].citations
+    assert "Passage" not in result.answer and "二、2023年工作安排" not in result.answer
+
+
+def test_a_passage_named_in_words_still_checks_what_it_claims():
+    result = verify("根据 Passage 2，地区生产总值增长7.5%左右。", [TARGETS, SOCIAL])
+    assert result.sentences[0].citations == [2] and result.sentences[0].reason == "figure"
 
 
 def test_a_marker_after_the_full_stop_still_counts():

@@ -18,7 +18,11 @@ Safety, over all items (the same for every backend: an LLM refusal is `refused` 
   items (goal 0);
 - false_alarm_rate: among correct answers (every keyword present, not refused), the share flagged
   (goal ≤ 0.05);
-- fallback_rate: share of the items answered (no input error) that fell back to the extractive answer.
+- false_alarm_rate_kept: the same among the correct answers the chosen backend gave itself (no
+  fallback): how often the checker flags a right model answer it lets through. A fallback shows the
+  checked offline answer, which the issue allows, yet its notice counts as a flag above;
+- fallback_rate: share of the items answered (no input error) that fell back to the extractive answer;
+- fallback_reasons: how many fell back for each reason (uncited, unsupported, backend_error...).
 
 latency_ms is the core's own timing of a whole answer; ttft_ms is measured from outside, from the call to
 `Chatbot.stream` to its first "token" event (the first text a reader sees).
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 import unicodedata
 
 from chatbot.textutil import compact
@@ -98,7 +103,9 @@ def safety(rows: list[dict]) -> dict:
         "unflagged_wrong": len(unflagged),
         "unflagged_wrong_rate": round(len(unflagged) / len(rows), 4) if rows else None,
         "false_alarm_rate": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r)]),
+        "false_alarm_rate_kept": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r) and not r.get("fallback")]),
         "fallback_rate": mean([1.0 if r.get("fallback") else 0.0 for r in answered]),
+        "fallback_reasons": dict(Counter(r.get("fallback_reason") or "?" for r in answered if r.get("fallback"))),
     }
 
 

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 from chatbot.answer.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
 from chatbot.answer.verify.names import unsupported_names
+from chatbot.answer.verify.references import plain_references
 from chatbot.answer.verify.text import clause_spans, content_units, share_present, squash, tag
 from chatbot.question.query import looks_like_injection
-from chatbot.textutil import compact, is_english, split_sentences
+from chatbot.textutil import compact, figure_spans, is_english, split_sentences
 from chatbot.types import AnswerSentence, Citation, Passage
 
 # Tuned on the tune portion of tests/data/claims.jsonl (python scripts/claims_report.py --tune).
@@ -42,9 +43,11 @@ _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
 _FRAMING = re.compile(
     r"^(?:according to the (?:government work )?report[:,]?\s*|(?:根据|按照|据)(?:政府工作)?报告(?:内容)?[，,：:]?|"
+    r"(?:根据|按照|依据|据|从)[^，,：:。！？]{0,12}?(?:报告|材料|资料|信息|内容|表格|段落|文本|原文|上文|以上|文件)"
+    r"(?:中|里|的|所述|来看|可知|显示)*(?:信息|内容)?(?:来看|可知)?[，,：:]|"
     r"(?:政府工作)?报告(?:中|里)?(?:提到|指出|显示|表示|写道)[，,：:]?)",
     re.I,
-)
+)  # "根据报告，" "根据表格中的信息，" "根据第2版的报告，": how the answer is told, not what it claims
 _DECLINES = re.compile(
     r"没有找到|没有提到|未提及|未提到|没有涉及|没有给出|没有列出|没有说明|没有具体|没有相关|没有关于|并未|未找到|无法回答|不提供|只能回答|只根据|实时信息|"
     r"does not (?:cover|mention|say|list|give|provide)|not covered|no information|gives no|names no|says nothing|only answer|"
@@ -60,6 +63,7 @@ class Verification:
     citations: list[Citation]
     warnings: list[str] = field(default_factory=list)
     injected: bool = False
+    says_something: bool = True  # some sentence claims something checkable (a content word or a figure)
 
     @property
     def verified(self) -> bool:
@@ -189,7 +193,7 @@ def _check_sentence(checker: _Checker, body: str, numbers: list[int]) -> tuple[A
         return sentence, None
     if numbers and checker.verbatim(body, numbers):
         return sentence, None
-    norm = unicodedata.normalize("NFKC", _BULLET.sub("", body)).replace("**", "")
+    norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", body).replace("**", ""))) or body
     tokens = tag(norm)
     if numbers:
         outcome = checker.check(norm, tokens, numbers)
@@ -257,17 +261,26 @@ def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], ba
 def verify(answer: str, passages: list[Passage]) -> Verification:
     """Check `answer` against `passages` (numbered [1]..[k] in this order)."""
     planted = planted_instructions(passages)
+    answer = plain_references(answer, passages)
     checker = _Checker(passages)
     out_sentences: list[AnswerSentence] = []
     details: dict[str, list[str]] = {}
     bad_markers: set[int] = set()
     outcomes: list[_Outcome | None] = []
     late: set[int] = set()  # sentences whose markers came after their closing punctuation
-    for start, end in split_sentences(answer):
+    heading: list[int] = []  # markers alone on a line, before the text they head ("[1]\n正文。")
+    for start, end, alone in _sentence_spans(answer):
         raw = answer[start:end]
         numbers, bad = _markers(raw, len(passages))
         bad_markers |= bad
         body = _MARKER.sub("", raw).strip()
+        if body and not _BULLET.sub("", body).strip(" .、)）"):  # a list number alone on its line ("2.")
+            body = ""
+        if body and heading:
+            numbers, heading = list(dict.fromkeys(heading + numbers)), []
+        if not body and alone:
+            heading = numbers
+            continue
         if not body:  # markers after the closing punctuation belong to the sentence before
             if out_sentences and numbers and out_sentences[-1].reason != "injected":
                 late.add(len(out_sentences) - 1)
@@ -303,7 +316,26 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
         for n in cited
     ]
     warnings = _warnings(out_sentences, details, bad_markers, len(passages))
-    return Verification(text, out_sentences, citations, warnings, injected)
+    says_something = any(_claims_something(s.text) for s in out_sentences if not declines(s.text))
+    return Verification(text, out_sentences, citations, warnings, injected, says_something)
+
+
+def _claims_something(sentence: str) -> bool:
+    """The sentence has a content word or a figure ("水", "是的" and "以下是相关内容：" have neither)."""
+    norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", sentence)))
+    return bool(figure_spans(norm)) or bool(content_units(tag(norm))) or (is_english(norm) and len(norm.split()) >= 3)
+
+
+def _sentence_spans(answer: str) -> list[tuple[int, int, bool]]:
+    """(start, end, alone): sentences, and a line break ends one too (a model's list items often
+    end without 。). `alone`: the sentence is a whole line and text follows on a later line."""
+    spans: list[tuple[int, int, bool]] = []
+    lines = [m for m in re.finditer(r"[^\n]+", answer) if m.group().strip()]
+    for i, line in enumerate(lines):
+        pieces = split_sentences(line.group())
+        whole = len(pieces) == 1 and i + 1 < len(lines)
+        spans += [(line.start() + s, line.start() + e, whole) for s, e in pieces]
+    return spans
 
 
 def _attach(text: str, marker: str) -> str:

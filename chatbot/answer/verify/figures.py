@@ -36,6 +36,35 @@ _YEAR = re.compile(r"(?<![\d.])((?:19|20)\d\d)(?!\s*[\d.,%％万亿千百])")
 _ANY_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _SENTENCE_END = re.compile(r"[。！？；!?]")
 _HEAD_FILLER = "达为是到在了约近超共计至有和与及的将"
+# Measure words right after a figure: what it counts. "1053元" is wrong where the passage's 1053 is
+# the name of a standard ("1053"标准), "18年" where it is "18连升".
+_UNITS = sorted(
+    """元 人次 人 家 个 件 项 公里 千米 米 亩 吨 户 所 座 处 台 辆 天 年 倍 次 位 名 条 平方米 立方米 千瓦 瓦 床 张 栋 套 场 批
+    支 只 头 株 棵 篇 届 期 分钟 小时 公顷 元/人 岁 周 月 日""".split(),
+    key=len,
+    reverse=True,
+)
+
+
+def _passage_unit(p: PassageFigures, start: int, end: int) -> str | None:
+    """What a passage's figure counts: its measure word, the one after the list it heads ("第2、第8位"),
+    "label" for a quoted number (“1053”标准 names a standard), None when the passage does not say."""
+    if p.text[start - 1 : start] in "“\"" and p.text[end : end + 1] in "”\"" and start > 0:
+        return "label"
+    unit = unit_after(p.text, end)
+    while unit is None and p.text[end : end + 1] in ("、", "和", "及", "至", "-", "~"):
+        following = next(((s, e) for _, _, _, s, e in p.figures if end < s <= end + 3), None)
+        if following is None:
+            break
+        end = following[1]
+        unit = unit_after(p.text, end)
+    return unit
+
+
+def unit_after(text: str, end: int) -> str | None:
+    """The measure word right after a figure that ends at `end` (None when there is none)."""
+    rest = text[end : end + 4].lstrip()
+    return next((u for u in _UNITS if rest.startswith(u)), None)
 
 
 @dataclass
@@ -121,6 +150,9 @@ def check_figures(
         if start in year_starts:
             continue
         occurrences = [(p, s, e) for p in cited for v, pct, _, s, e in p.figures if (v, pct) == (value, percent)]
+        unit = unit_after(norm, end)
+        if unit:  # the answer says what the figure counts: the passage must not count something else
+            occurrences = [(p, s, e) for p, s, e in occurrences if _passage_unit(p, s, e) in (unit, None)]
         if not occurrences:
             bad.append(written)
             continue
