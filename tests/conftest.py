@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,39 @@ def isolated_data_dir(tmp_path, monkeypatch):
     get_settings.cache_clear()
     yield tmp_path / "data"
     get_settings.cache_clear()
+
+
+def _broken_connection(exc: BaseException | None) -> bool:
+    import httpx
+    import openai
+
+    return isinstance(exc, (openai.APIConnectionError, httpx.TransportError))
+
+
+@pytest.fixture(autouse=True)
+def collect_cut_streams():
+    """Finish each test's abandoned model calls and collect its garbage at its own end.
+
+    A test whose fake model server cuts or stalls a stream leaves an answer worker running
+    (the deadline abandoned it) and LangChain's upstream generators suspended; finished or
+    collected later, they re-raise the broken connection as "exception ignored" in whichever
+    test happens to run then. A broken connection is what such a test set up, so it is dropped
+    here; any other unraisable exception still fails the test that caused it.
+    """
+    yield
+    previous = sys.unraisablehook
+
+    def hook(unraisable) -> None:  # noqa: ANN001 - sys.UnraisableHookArgs
+        if not _broken_connection(unraisable.exc_value):
+            previous(unraisable)
+
+    sys.unraisablehook = hook
+    try:
+        for worker in [t for t in threading.enumerate() if t.name == "answer-worker"]:
+            worker.join(timeout=30)
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
 
 
 @pytest.fixture(scope="session")
