@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chatbot.answer.clauses import Asked, Part, best_span, focus, split_clauses
 from chatbot.answer.asked import what_is_asked as _asked
+from chatbot.answer.clauses import Asked, Part, best_span, focus, split_clauses
 from chatbot.question.rules import has_figure
 from chatbot.segmentation import words
 

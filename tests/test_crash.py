@@ -34,7 +34,8 @@ import pytest
 from chatbot.errors import StoreNotReadyError
 from chatbot.retrieve.embedders import get_embedder
 from chatbot.retrieve.retriever import Retriever
-from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
+from chatbot.retrieve.shards import Shard, ids_digest
 from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
 from ingest.loaders import discover, load

@@ -23,7 +23,13 @@ from chatbot.answer.clauses import Asked, Part
 from chatbot.question.query import FOLLOWUP_START, expansion_groups, expansions
 from chatbot.question.rules import Rule
 from chatbot.question.vocabulary import (
-    CHANGE_ASKED, CLAUSE_END, LIST_QUESTION, OPEN_QUESTION, QUANTITY_ASKED, QUESTION_WORDS, WHETHER_QUESTION,
+    CHANGE_ASKED,
+    CLAUSE_END,
+    LIST_QUESTION,
+    OPEN_QUESTION,
+    QUANTITY_ASKED,
+    QUESTION_WORDS,
+    WHETHER_QUESTION,
 )
 from chatbot.segmentation import normalize, words
 from chatbot.textutil import is_english

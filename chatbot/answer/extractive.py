@@ -18,14 +18,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatbot.answer.backends.base import Backend
 from chatbot.answer.asked import what_is_asked
+from chatbot.answer.backends.base import Backend
 from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.question.query import expansions, looks_like_injection
 from chatbot.question.rules import refusal_message, rules
 from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, QUANTITY_ASKED, SENTENCE_END, YEAR_ANY
-from chatbot.segmentation import posseg_lock, tokenize
+from chatbot.segmentation import tokenize
 from chatbot.textutil import is_english, split_sentences
 from chatbot.types import Passage
 

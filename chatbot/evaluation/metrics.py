@@ -32,8 +32,8 @@ from __future__ import annotations
 
 import re
 import statistics
-from collections import Counter
 import unicodedata
+from collections import Counter
 
 from chatbot.textutil import compact
 

@@ -25,10 +25,10 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from chatbot.answer.verify.figures import year_spans
 from chatbot.question.query import resolve_relative_years
 from chatbot.question.vocabulary import PLAN_TITLE, PLAN_WORDS, RESULT_WORDS, REVIEW_TITLE, YEAR_CN
 from chatbot.textutil import figure_spans, split_sentences
-from chatbot.answer.verify.figures import year_spans
 
 KINDS = ("target", "result", "fact")
 

@@ -20,12 +20,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+from chatbot.answer.verify import verify
 from chatbot.errors import StoreError, StoreNotReadyError
 from chatbot.reports import report_name
-from chatbot.settings import Settings
 from chatbot.retrieve.store import ChunkStore
+from chatbot.settings import Settings
 from chatbot.types import Passage
-from chatbot.answer.verify import verify
 
 logger = logging.getLogger(__name__)
 

@@ -26,11 +26,12 @@ from chatbot.question.routing import stored_city_names
 from chatbot.reports import base_year
 from chatbot.retrieve.bilingual import english_expansions
 from chatbot.retrieve.embedders import Embedder
+from chatbot.retrieve.sharded_index import ShardedIndex
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
+from chatbot.retrieve.shards import Shard, ids_digest
 from chatbot.retrieve.store import ChunkStore
 from chatbot.segmentation import tokenize
 from chatbot.settings import Settings
-from chatbot.retrieve.sharded_index import ShardedIndex
-from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX, Shard, ids_digest
 from chatbot.types import Passage
 
 logger = logging.getLogger(__name__)
