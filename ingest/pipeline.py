@@ -41,7 +41,7 @@ from chatbot.question.query import load_lexicon, passage_terms
 from chatbot.report_figures.extract import extract
 from chatbot.report_figures.table import METADATA_KEY, stored_figures
 from chatbot.retrieve.embedders import Embedder, get_embedder
-from chatbot.retrieve.shards import remove_stale, write_shard
+from chatbot.retrieve.shards import remove_stale, retire, write_shard
 from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.safetext import escape_controls
 from chatbot.settings import Settings
@@ -338,6 +338,7 @@ def ingest(
                 before_rename=lambda: _checkpoint("lexical rename"),
             )
         # The switch: readers move from the previous complete state to this one at once.
+        previous_shards = {entry.get("lexical") for entry in store.read_manifest().values()} - {None}
         _checkpoint("manifest")
         store.write_manifests(records, shards)
         gone = [old for old in renamed if old not in records]
@@ -351,8 +352,9 @@ def ingest(
                 col.delete(ids=stale)
                 summary.deleted += len(stale)
                 logger.info("deleted %s stale chunks of %s", len(stale), source)
-        named = {entry.get("lexical") for entry in store.read_manifest().values()}
-        removed = remove_stale(settings.lexical_path, {name for name in named if name})
+        named = {entry.get("lexical") for entry in store.read_manifest().values()} - {None}
+        retire(settings.lexical_path, previous_shards - named)
+        removed = remove_stale(settings.lexical_path, named)
         if removed:
             logger.info("removed %s unused lexical shard files", removed)
     summary.seconds = time.perf_counter() - started

@@ -8,6 +8,7 @@ touches one report's shard only. The crash mid-write is in tests/test_crash.py.
 from __future__ import annotations
 
 import json
+import os
 
 import bm25s
 import numpy as np
@@ -107,6 +108,8 @@ def test_a_new_version_reaches_a_running_replica_and_the_old_file_goes_once_stal
         (folder / REPORT).write_text(text.replace("7.5%左 右", "9.9%左 右", 1), encoding="utf-8")
         meta = SEED.with_name(SEED.stem + ".meta.json")
         (folder / meta.name).write_text(meta.read_text(encoding="utf-8"), encoding="utf-8")
+        # The file's age is not what counts: a shard written long ago is kept once it stops being named.
+        os.utime(settings.lexical_path / f"{first}{SUFFIX}", (0, 0))
         ingest([folder], settings, replace=True, progress=False, embedder=embedder)
         retriever.refresh(force=True)  # what the 2-second poll does
         second = retriever.store.read_manifest()[REPORT]["lexical"]

@@ -177,6 +177,19 @@ def idf(n_docs: int | np.ndarray, df: int | np.ndarray) -> np.ndarray:
     return np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
+def retire(folder: Path, names: set[str]) -> None:
+    """Start the grace period of shards the manifest has just stopped naming.
+
+    A shard's file may be far older than STALE_SECONDS while replicas still read it; what counts
+    is how long ago it stopped being named. Its modification time is set to now, so `remove_stale`
+    keeps it for replicas that read the previous manifest and are opening it right now."""
+    for name in names:
+        try:
+            os.utime(folder / f"{name}{SUFFIX}")
+        except FileNotFoundError:
+            continue
+
+
 def remove_stale(folder: Path, keep: set[str], older_than: float = STALE_SECONDS) -> int:
     """Delete shard files no manifest record names and leftovers of killed writes, once old enough
     that no replica can still be switching to them. Open memory maps stay valid after the unlink."""
