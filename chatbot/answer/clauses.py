@@ -137,7 +137,7 @@ def _items(sentence: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _is_fact(text: str) -> bool:
     """An item that is a clause of its own, or names what it counts before its figure
-    ("薄弱环节改善与能力提升学校16所", not "产量64.5万吨"; "张家界大峡谷景区创建5A级景区", not "心血管内科等国家级")."""
+    ("薄弱环节改善与能力提升学校16所", not "产量64.5万吨"; "大峡谷景区创建5A级景区", not "心血管内科等国家级")."""
     figure = _DIGIT.search(text)
     if figure and len(_HAN.findall(text[: figure.start()])) >= MIN_ITEM_HAN:
         return True
