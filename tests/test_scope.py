@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatbot.question.scope import other_cities, out_of_scope
+from chatbot.question.scope import english_name, other_cities, out_of_scope
 from chatbot.types import Passage
 
 DOCS = {"zjj.txt": {"city": "张家界", "city_en": "Zhangjiajie"}}
@@ -55,7 +55,16 @@ def test_english_questions_name_other_cities_in_pinyin(question, cities):
 
 def test_an_english_question_about_another_city_is_refused(shared_bot):
     answer = shared_bot.ask("What is Changde's GDP growth target for 2023?")
-    assert answer.refused and answer.answer == "This is the government work report of 张家界; it says nothing about 常德市."
+    # the English reader gets both cities in English: the metadata's city_en, the prefecture list's pinyin
+    assert answer.refused and answer.answer == "This is the government work report of Zhangjiajie; it says nothing about Changde."
+
+
+@pytest.mark.parametrize(
+    ("city", "english"),
+    [("常德市", "Changde"), ("常德", "Changde"), ("西安市", "Xi'an"), ("吕梁市", "Lüliang"), ("乌鲁木齐市", "Urumqi"), ("香港", "Hong Kong"), ("不是城市", "不是城市")],
+)
+def test_english_names_of_cities_follow_pinyin_spelling(city, english):
+    assert english_name(city) == english
 
 
 def test_a_city_the_passages_mention_is_not_another_report():

@@ -51,6 +51,25 @@ def _english_names() -> tuple[tuple[re.Pattern[str], str, str], ...]:
     )
 
 
+def english_name(city: str) -> str:
+    """The city's English name from the prefecture list ("常德市" or "常德" → "Changde", "西安市" → "Xi'an"), or the name itself.
+
+    Pinyin syllables are joined, with an apostrophe before a syllable that begins with a, o or e
+    where it does not begin the name (the standard pinyin rule), and ü written for v; the special
+    administrative regions keep their established names in words.
+    """
+    for line in PREFECTURES.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            full, short, english = (line.split("\t") + ["", ""])[:3]
+            if english and city in (full, short):
+                syllables = english.split("|")[0].replace("lv", "lü").replace("nv", "nü").split()
+                if full.endswith("特别行政区"):  # established names in words: "Hong Kong"
+                    return " ".join(word.capitalize() for word in syllables)
+                joined = syllables[0] + "".join(("'" if s[0] in "aoe" else "") + s for s in syllables[1:])
+                return joined[0].upper() + joined[1:]
+    return city
+
+
 def _fold(text: str) -> str:
     """Latin letters without their marks ("Lüliang" → "Luliang"), for matching English names."""
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
@@ -103,8 +122,10 @@ def out_of_scope(question: str, documents: dict[str, dict], passages: list[Passa
 
 def other_city_message(question: str, documents: dict[str, dict], passages: list[Passage], english: bool) -> str:
     """Names both sides: which report this is, and the city it has nothing on."""
-    asked = "、".join(other_cities(unicodedata.normalize("NFKC", question), documents, passages))
-    ours = "、".join(sorted({str(meta["city"]) for meta in documents.values() if meta.get("city")})) or "本市"
+    asked = other_cities(unicodedata.normalize("NFKC", question), documents, passages)
     if english:
-        return f"This is the government work report of {ours}; it says nothing about {asked}."
-    return f"这是{ours}的政府工作报告，没有关于{asked}的内容。"
+        # The English reader gets English names: the metadata's city_en, else the prefecture list's pinyin.
+        ours_en = sorted({str(meta.get("city_en") or english_name(str(meta["city"]))) for meta in documents.values() if meta.get("city")})
+        return f"This is the government work report of {', '.join(ours_en) or 'this city'}; it says nothing about {', '.join(map(english_name, asked))}."
+    ours = "、".join(sorted({str(meta["city"]) for meta in documents.values() if meta.get("city")})) or "本市"
+    return f"这是{ours}的政府工作报告，没有关于{'、'.join(asked)}的内容。"
