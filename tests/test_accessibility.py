@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, ROOT, clean_env, streamlit_app
+from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, ROOT, clean_env, require_browser, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,13 +26,10 @@ QUESTION = "今年GDP增长目标是多少？"
 STAFF_PASSWORD = "a long staff passphrase for axe"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
-try:
-    from axe_playwright_python.sync_playwright import Axe
-    from playwright.sync_api import Browser, Page, sync_playwright
-except ImportError:
-    pytest.skip("playwright or axe-playwright-python is missing (pip install -e '.[dev]')", allow_module_level=True)
+require_browser()
+pytest.importorskip("axe_playwright_python", reason="axe-playwright-python is missing (pip install -e '.[dev]')")
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402 - after the skips when absent
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 
 from chatbot.staff_auth import hash_password
 from tests.fakes.listener import Listener
-from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING, clean_env, streamlit_app
+from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, clean_env, require_browser, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -21,12 +21,8 @@ QUESTION = "今年GDP增长目标是多少？"
 CANARY_KEY = "sk-CANARY-browser-7a6b5c4d"
 STAFF_PASSWORD = "correct horse battery staple"
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
-try:
-    from playwright.sync_api import Page, sync_playwright
-except ImportError:
-    pytest.skip("the playwright Python package is missing (pip install playwright; the browser is Debian's chromium)", allow_module_level=True)
+require_browser()
+from playwright.sync_api import Page, sync_playwright  # noqa: E402 - after the skip when absent
 
 
 @pytest.fixture(scope="module")

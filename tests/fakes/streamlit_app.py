@@ -28,6 +28,15 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 CHROMIUM_MISSING = f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)"
 
+
+def require_browser() -> None:
+    """Skip the calling browser-test module, with the reason, when chromium or playwright is absent."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(CHROMIUM_MISSING, allow_module_level=True)
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is missing (pip install -e '.[dev]'; the browser is Debian's chromium)")
+
 def clean_env(**extra: str) -> dict[str, str]:
     """This process's environment without the operator's settings, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CHATBOT_", "OPENAI_", "OLLAMA_", "CHROMA_"))}
