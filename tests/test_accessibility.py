@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, ROOT, clean_env, require_browser, streamlit_app
+from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, ROOT, ask_in_browser, clean_env, require_browser, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -73,18 +73,6 @@ def serious_violations(page: Page, view: str, record: dict) -> list[str]:
     return [f"{view}: {v['rule']} ({v['impact']}) on {v['nodes']} element(s): {v['targets']}" for v in found if v["impact"] in ("serious", "critical")]
 
 
-def ask(page: Page, url: str | None) -> None:
-    """Ask QUESTION (on a freshly opened page when `url` is given, else in this session) and wait for the sources."""
-    if url is not None:
-        page.goto(url)
-    box = page.get_by_placeholder("输入你的问题", exact=False)
-    box.wait_for(timeout=60_000)
-    box.fill(QUESTION)
-    box.press("Enter")
-    page.get_by_text("来源", exact=True).wait_for(timeout=60_000)
-    page.get_by_role("button", name="在原文中查看").first.wait_for(timeout=30_000)
-
-
 @pytest.mark.parametrize("name", list(VIEWPORTS))
 def test_axe_finds_no_serious_violation(server: str, browser: Browser, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
@@ -95,7 +83,7 @@ def test_axe_finds_no_serious_violation(server: str, browser: Browser, name: str
     page.get_by_placeholder("输入你的问题", exact=False).wait_for(timeout=60_000)
     problems += serious_violations(page, "empty", record)
 
-    ask(page, server)
+    ask_in_browser(page, server, QUESTION)
     problems += serious_violations(page, "answer", record)
 
     page.get_by_role("button", name="在原文中查看").first.click()
@@ -207,7 +195,7 @@ def test_large_text_is_one_click_from_the_chat_and_kept_for_the_session(server: 
     page.wait_for_function(f"parseFloat(getComputedStyle(document.documentElement).fontSize) > {normal * 1.2}", timeout=30_000)
     assert 1.25 <= root_font_px(page) / normal <= 1.5
     page.screenshot(path=str(ARTIFACTS / "phone_large_empty.png"))
-    ask(page, None)
+    ask_in_browser(page, None, QUESTION)
     page.wait_for_timeout(800)
     page.locator('[data-testid="stChatMessage"]').last.scroll_into_view_if_needed()
     page.locator('[data-testid="stChatMessage"]').last.evaluate("e => e.scrollIntoView({block: 'start'})")

@@ -12,7 +12,7 @@ import pytest
 
 from chatbot.staff_auth import hash_password
 from tests.fakes.listener import Listener
-from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, clean_env, require_browser, streamlit_app
+from tests.fakes.streamlit_app import CHROMIUM, CHROMIUM_ARGS, ask_in_browser, clean_env, require_browser, streamlit_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,15 +38,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 
 
 def _ask_and_open(page: Page, url: str, name: str) -> None:
-    page.goto(url)
-    box = page.get_by_placeholder("输入你的问题", exact=False)
-    box.wait_for(timeout=60_000)
-    box.fill(QUESTION)
-    box.press("Enter")
     # the streamed answer, then its source card with the highlighted quote and the feedback thumbs
-    page.get_by_text("来源", exact=True).wait_for(timeout=60_000)
+    ask_in_browser(page, url, QUESTION)
     page.locator("mark").first.wait_for(timeout=30_000)
-    page.get_by_role("button", name="在原文中查看").first.wait_for(timeout=30_000)
     page.wait_for_timeout(800)
     body = page.locator("body").inner_text()
     assert "7.5%" in body and "[1]" in body

@@ -29,6 +29,19 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 CHROMIUM_MISSING = f"{CHROMIUM} is missing (apt-get install -y chromium fonts-wqy-microhei)"
 
 
+def ask_in_browser(page, url: str | None, question: str) -> None:  # noqa: ANN001 - a playwright Page
+    """Ask `question` in the chat (on a freshly opened page when `url` is given, else in this session) and wait
+    for the answer's source card and its full-text button."""
+    if url is not None:
+        page.goto(url)
+    box = page.get_by_placeholder("输入你的问题", exact=False)
+    box.wait_for(timeout=60_000)
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_text("来源", exact=True).wait_for(timeout=60_000)
+    page.get_by_role("button", name="在原文中查看").first.wait_for(timeout=30_000)
+
+
 def require_browser() -> None:
     """Skip the calling browser-test module, with the reason, when chromium or playwright is absent."""
     import pytest
