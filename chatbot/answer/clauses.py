@@ -44,7 +44,7 @@ MAX_LENGTH_RATIO = 0.7  # the span must be at most this share of the sentence, e
 MIN_ITEM_HAN = 4  # an enumerated item is a fact of its own with a figure and this many Han characters before it,
 MIN_ITEM_CLAUSE = 10  # or with this many Han characters: a clause of its own ("陈能宽故居为“科学家精神教育基地”")
 SENTENCE_RATIO = 0.7  # a further sentence must hold this share of the best sentence's coverage of some part
-CONFIDENT = 0.45  # ... and is dropped only when the best sentence holds this much of every part
+CONFIDENT = 0.0  # ... and is dropped only when the best sentence holds this much of every part
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,18 @@ class Part:
     coverage: Callable[[str], float]
     kind: str = "fact"
     locates: Callable[[str], float] | None = None  # the coverage of the words next to its question word
+    held: Callable[[str], dict[str, float]] | None = None  # each concept a text holds, with its share
+
+    def clause_scores(self, clauses: dict[int, str]) -> dict[int, float]:
+        """Each clause's coverage counting only the concepts that tell the clauses apart: a word every
+        clause holds ("矿山" in 开展非煤矿山专项整治，加快绿色矿山建设，实现在产矿山全部建成绿色矿山)
+        says the sentence is about the question, not which clause answers it."""
+        if self.held is None or len(clauses) < 2:
+            return {i: self.coverage(text) for i, text in clauses.items()}
+        held = {i: self.held(text) for i, text in clauses.items()}
+        shared = set.intersection(*(set(concepts) for concepts in held.values()))
+        scores = {i: sum(share for key, share in concepts.items() if key not in shared) for i, concepts in held.items()}
+        return scores if max(scores.values()) > 0 else {i: sum(concepts.values()) for i, concepts in held.items()}
 
 
 @dataclass(frozen=True)
@@ -163,7 +175,7 @@ def best_span(sentence: str, asked: Asked) -> str:
     for part in asked.parts:
         if part.kind != "open" and part.locates is not None and part.locates(whole) <= 0:
             return sentence  # what is asked is named nowhere in it: no clause can be told to answer
-        scores = {i: part.coverage(text(i, i)) for i in answering}
+        scores = part.clause_scores({i: text(i, i) for i in answering})
         best = max(scores.values())
         if best > 0:
             close = [i for i in answering if scores[i] >= CLOSE_RATIO * best]
