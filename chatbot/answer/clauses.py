@@ -200,8 +200,8 @@ def _is_fact(text: str) -> bool:
 
 def best_span(sentence: str, asked: Asked) -> str:
     """The clause span of `sentence` that answers `asked`, or the sentence when none is clearly more precise."""
-    if asked.open:
-        return sentence
+    if asked.open and not (asked.wants_list and _enumerates(sentence)):
+        return sentence  # how, or what is being done: the statement as a whole ("有什么打算" with a list: the list)
     spans = split_clauses(sentence, items=not asked.wants_list)
     if not asked.wants_list and not asked.translated and all(part.kind == "fact" for part in asked.parts):
         spans = [piece for s, e in spans for piece in _members(sentence, s, e, asked.parts)]
