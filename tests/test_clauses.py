@@ -240,3 +240,12 @@ def test_a_further_sentence_holding_less_is_dropped_even_when_the_best_is_unsure
     # one holding as much as the unsure best stays: it may be the answer
     chosen = [(1, "确保涉旅投诉30分钟内现场处置。"), (2, "涉旅投诉由12345热线转办处理。")]
     assert [key for key, _ in focus(chosen, asked)] == [1, 2]
+
+
+def test_a_part_named_nowhere_in_the_sentence_leaves_the_clause_to_the_other_parts() -> None:
+    sentence = "全年评价入库科技型中小企业304家，张家界飞帆众创空间备案为国家级众创空间。"
+    asked = read("哪家众创空间被备案为国家级众创空间？叫什么名字？")
+    assert len(asked.parts) == 2
+    assert best_span(sentence, asked) == "张家界飞帆众创空间备案为国家级众创空间"
+    # no part named in it: no clause can be told to answer, the sentence stays
+    assert best_span(sentence, read("市长叫什么名字？")) == sentence

@@ -131,8 +131,9 @@ def _concepts(text: str, idf: Callable[[str], float], scale: float, translated: 
     near = set(words(text[: slot.start()])[-SLOT_WORDS:] + words(text[slot.end() :])[:SLOT_WORDS]) if slot else set()
     found = list(dict.fromkeys(words(text)))
     whole = [w for w in found if not any(w != other and w in other for other in found)]
-    concepts = {w: Concept({w}, {p for p in found if p != w and p in w}, scale * idf(w) * _emphasis(w, near), w in near)
-                for w in whole}
+    pieces = {w: {p for p in found if p != w and p in w} for w in whole}
+    near |= {w for w in whole if near & pieces[w]}  # "网络平台" beside 哪些, though the window holds 网络 and 平台
+    concepts = {w: Concept({w}, pieces[w], scale * idf(w) * _emphasis(w, near), w in near) for w in whole}
     for name in (normalize(n) for n in _QUOTED.findall(text)):
         # A quoted name ("“一件事一次办”的办件量") is one thing, not three words that each weigh as much as 办件量.
         pieces = [w for w in whole if w in name]

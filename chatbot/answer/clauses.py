@@ -216,9 +216,10 @@ def best_span(sentence: str, asked: Asked) -> str:
 
     kept: list[int] = []  # every part's best clause, and the clauses scoring nearly as well for it
     whole = text(first, last)
-    for part in asked.parts:
-        if part.kind != "open" and part.locates is not None and part.locates(whole) <= 0:
-            return sentence  # what is asked is named nowhere in it: no clause can be told to answer
+    located = [part for part in asked.parts if part.kind == "open" or part.locates is None or part.locates(whole) > 0]
+    if not located:
+        return sentence  # what is asked is named nowhere in it: no clause can be told to answer
+    for part in located:  # a part named nowhere here ("叫什么名字？") is answered, if at all, by the others' clauses
         scores = part.clause_scores({i: text(i, i) for i in answering})
         best = max(scores.values())
         if best > 0:
