@@ -183,9 +183,11 @@ def test_answer_length_is_measured_on_answers_given_without_markers() -> None:
     assert answer_chars(rows) == {"n": 2, "p50": 18.5, "p90": 22}
 
 
-def read(question: str, needs=()) -> Asked:
-    """The question as the answerer reads it, every word weighing the same."""
-    return _asked(question, lambda token: 1.0, [], [list(group) for group in needs])
+def read(question: str, needs=(), unused=()) -> Asked:
+    """The question as the answerer reads it, every word the report uses weighing the same; the `unused`
+    words (and the answerer's probe for one) weigh as words no report sentence holds."""
+    return _asked(question, lambda token: 2.0 if token in unused or token == "\x00" else 1.0, [],
+                  [list(group) for group in needs])
 
 
 def test_a_word_every_clause_holds_does_not_choose_the_clause() -> None:
@@ -249,3 +251,10 @@ def test_a_part_named_nowhere_in_the_sentence_leaves_the_clause_to_the_other_par
     assert best_span(sentence, asked) == "张家界飞帆众创空间备案为国家级众创空间"
     # no part named in it: no clause can be told to answer, the sentence stays
     assert best_span(sentence, read("市长叫什么名字？")) == sentence
+
+
+def test_a_word_the_report_never_uses_does_not_hide_the_clause_that_answers() -> None:
+    sentence = "一年来，政府自身建设得到新加强，出台《关于切实加强领导班子建设的规定》，坚决落实中央八项规定精神。"
+    question = "关于加强领导班子建设的那个规定，全称叫什么？"
+    assert best_span(sentence, read(question, unused={"全称", "叫"})) == "出台《关于切实加强领导班子建设的规定》"
+    assert best_span(sentence, read(question)) == sentence  # "全称" taken for a report word: named nowhere here

@@ -37,6 +37,7 @@ from chatbot.textutil import is_english
 # A follow-up made standalone by keeping the earlier question beside it (chatbot.question.query.condense):
 # "那旅游收入呢？（上文：今年GDP增长目标是多少？）".
 _CARRIED = re.compile(r"（上文：.*）$")
+_NEVER_USED = "\x00"  # a token no report holds: its idf is that of a word the report never uses
 _QUOTED = re.compile(r"[“《\"]([^“”《》\"]+)[”》\"]")
 
 # Tuned on the "tune" split (python -m chatbot eval --qa tests/data/qa.jsonl --split tune).
@@ -57,7 +58,10 @@ def what_is_asked(question: str, idf: Callable[[str], float], terms: list[str], 
     parts = []
     for text in asks:
         concepts = {**context, **_concepts(text, idf, 1.0, translated)}
-        slot = {key: concept for key, concept in concepts.items() if concept.slot}
+        # A word the report never uses ("跟", "全称") locates nothing in any of its sentences.
+        unseen = idf(_NEVER_USED)
+        slot = {key: concept for key, concept in concepts.items()
+                if concept.slot and any(idf(term) < unseen for term in concept.full)}
         # English words never stand in the report's text: beside an English question word they locate nothing
         locates = _coverage(slot) if slot and not is_english(question) else None
         parts.append(Part(_coverage(concepts), _kind(text), locates=locates, held=_held(concepts)))
