@@ -7,15 +7,20 @@ tourism income should not have to find their figure inside 150 characters.
 How, for every kind of question (what it asks is read by chatbot.answer.asked):
   * a sentence is split into clauses at ，；： outside quotation marks, and at 、 between items that
     are facts of their own ("寄宿制学校13所、薄弱学校16所"), never inside a list a question asks for;
-  * each clause is scored, for each part the question asks, by the part's weighted coverage
-    (`Part.coverage`);
+    a question about one member of a long enumeration splits it into its members (`_members`, with
+    the guards that keep a member's meaning);
+  * each clause is scored, for each part the question asks, by the part's weighted coverage counting
+    only the concepts that tell the clauses apart (`Part.clause_scores`: a word every clause holds
+    says what the sentence is about, not which clause answers);
   * each part's best clause is kept with every clause scoring nearly as well (the contiguous span
-    between them; a question asking whether keeps the clause after too), then grown by neighbours
-    until it holds what the question asks that the sentence holds (`Asked.needs`: a figure of the
-    kind asked, a list, a name — the rules table's rows);
-  * the span replaces the sentence only when it is clearly shorter; the sentence stays the answer
-    when no clause stands out, when the question asks how or what is being done, or when the
-    sentence names none of the words beside the question word.
+    between them; for a list question only the enumerating ones among them; a question asking
+    whether keeps the clause after too), then grown by neighbours until it holds what the question
+    asks that the sentence holds (`Asked.needs`: a figure of the kind asked, a list, a name — the
+    rules table's rows);
+  * the sentence stays the answer when the span is all of it, when no clause stands out, when the
+    question asks how or what is being done (unless the sentence lists it: "有什么打算" over a list),
+    or when the sentence names none of the words beside the question word (of the words the report
+    uses at all).
 The result is always one contiguous span of the sentence, so it stays verbatim (and verifiable),
 and the source card can find it inside the cited sentence to emphasise it.
 """
