@@ -181,3 +181,80 @@ def test_answer_length_is_measured_on_answers_given_without_markers() -> None:
             {"answer": "报告中没有找到与这个问题相关的内容。", "refused": True},
             {"answer": "", "refused": True, "error": "too long"}]
     assert answer_chars(rows) == {"n": 2, "p50": 18.5, "p90": 22}
+
+
+def read(question: str, needs=(), unused=()) -> Asked:
+    """The question as the answerer reads it, every word the report uses weighing the same; the `unused`
+    words (and the answerer's probe for one) weigh as words no report sentence holds."""
+    return _asked(question, lambda token: 2.0 if token in unused or token == "\x00" else 1.0, [],
+                  [list(group) for group in needs])
+
+
+def test_a_word_every_clause_holds_does_not_choose_the_clause() -> None:
+    sentence = "持续开展非煤矿山专项整治，加快绿色矿山建设，实现在产矿山全部建成绿色矿山。"
+    assert best_span(sentence, read("在产的矿山要达到什么要求？")) == "实现在产矿山全部建成绿色矿山"
+    # only shared words: no clause stands out, the sentence stays the answer
+    assert best_span("推进矿山整治，推进矿山复绿。", read("矿山怎么样了？有什么进展？")) == "推进矿山整治，推进矿山复绿。"
+
+
+def test_a_quoted_name_in_the_question_weighs_as_one_thing() -> None:
+    sentence = "着力打造“一件事一次办”升级版，实现水电气联动过户等302件事项“一次办”，办件量同比增长1.8倍。"
+    assert best_span(sentence, read("“一件事一次办”的办件量同比增长了多少？")) == "办件量同比增长1.8倍"
+
+
+def test_a_question_about_one_member_of_a_long_enumeration_gets_that_member() -> None:
+    sentence = "加快桑龙高速、炉慈高速、张官高速、500千伏输变电工程、七星山国际旅游度假区基础设施等项目建设进度。"
+    assert best_span(sentence, read("要加快建设的输变电工程是多少千伏的？")) == "500千伏输变电工程"
+    # a list question keeps the enumeration whole
+    assert "桑龙高速、炉慈高速、张官高速" in best_span(sentence, read("要加快修哪几条高速？"))
+
+
+def test_a_member_is_never_cut_from_what_changes_its_meaning() -> None:
+    # a negation before the list: the member alone would read as allowed
+    negated = "不得向企业收取履约保证金、质量保证金、管理服务费等费用，减轻企业负担。"
+    assert "不得" in best_span(negated, read("管理服务费是什么规定？"))
+    # a figure in the last item counts every item: "市级科技专项资金5995.5万元" would read as the city's alone
+    shared = "争取中央财政资金、省级财政资金、市级科技专项资金5995.5万元，增长241.9%。"
+    assert best_span(shared, read("市级科技专项资金是多少？")).startswith("争取中央财政资金")
+    # two items are modifiers of one thing, not members
+    pair = "着力加强与南京市在产业发展、红色文化等方面的对口合作。"
+    assert "南京市" in best_span(pair, read("哪个城市在红色文化上跟我们合作？"))
+    # a figure that would lose what it counts
+    assert best_span("粮食栽播192.65万亩、产量64.5万吨、增收8.1亿元、带动农户3.2万户。", read("粮食产量多少？")).startswith("粮食")
+
+
+def test_a_list_question_is_answered_by_the_enumeration_not_its_lead_in() -> None:
+    sentence = "开展平台营销，加强与抖音、快手、携程等互联网平台合作，大力开展网络话题和短视频营销。"
+    assert best_span(sentence, read("平台营销打算和哪几个互联网平台合作啊？")) == "加强与抖音、快手、携程等互联网平台合作"
+    # "有什么打算" asks what is being done; when the sentence lists it, the list answers
+    plans = "对标一流标准，大力发展生态旅游，建设户外运动乐园、帐篷营地、房车营地、骑行道等，增强游客运动体验感。"
+    assert best_span(plans, read("喜欢开房车的游客，张家界有什么打算？")) == "建设户外运动乐园、帐篷营地、房车营地、骑行道等"
+    # a how question over a sentence without a list keeps the statement
+    how = "强化“海绵城市”理念，疏通排水系统，减少地面雨水径流和积水。"
+    assert best_span(how, read("一下大雨城里就积水，政府打算怎么弄？")) == how
+
+
+def test_a_further_sentence_holding_less_is_dropped_even_when_the_best_is_unsure() -> None:
+    asked = read("游客被宰了去投诉，多久会有人来处理？")
+    chosen = [(1, "确保涉旅投诉30分钟内现场处置。"), (2, "积极开展农保理赔，有效降低灾害损失。")]
+    assert asked.parts[0].coverage(chosen[0][1]) < 0.45  # unsure: most of the question is not in it
+    assert [key for key, _ in focus(chosen, asked)] == [1]
+    # one holding as much as the unsure best stays: it may be the answer
+    chosen = [(1, "确保涉旅投诉30分钟内现场处置。"), (2, "涉旅投诉由12345热线转办处理。")]
+    assert [key for key, _ in focus(chosen, asked)] == [1, 2]
+
+
+def test_a_part_named_nowhere_in_the_sentence_leaves_the_clause_to_the_other_parts() -> None:
+    sentence = "全年评价入库科技型中小企业304家，张家界飞帆众创空间备案为国家级众创空间。"
+    asked = read("哪家众创空间被备案为国家级众创空间？叫什么名字？")
+    assert len(asked.parts) == 2
+    assert best_span(sentence, asked) == "张家界飞帆众创空间备案为国家级众创空间"
+    # no part named in it: no clause can be told to answer, the sentence stays
+    assert best_span(sentence, read("市长叫什么名字？")) == sentence
+
+
+def test_a_word_the_report_never_uses_does_not_hide_the_clause_that_answers() -> None:
+    sentence = "一年来，政府自身建设得到新加强，出台《关于切实加强领导班子建设的规定》，坚决落实中央八项规定精神。"
+    question = "关于加强领导班子建设的那个规定，全称叫什么？"
+    assert best_span(sentence, read(question, unused={"全称", "叫"})) == "出台《关于切实加强领导班子建设的规定》"
+    assert best_span(sentence, read(question)) == sentence  # "全称" taken for a report word: named nowhere here

@@ -37,6 +37,8 @@ from chatbot.textutil import is_english
 # A follow-up made standalone by keeping the earlier question beside it (chatbot.question.query.condense):
 # "那旅游收入呢？（上文：今年GDP增长目标是多少？）".
 _CARRIED = re.compile(r"（上文：.*）$")
+_NEVER_USED = "\x00"  # a token no report holds: its idf is that of a word the report never uses
+_QUOTED = re.compile(r"[“《\"]([^“”《》\"]+)[”》\"]")
 
 # Tuned on the "tune" split (python -m chatbot eval --qa tests/data/qa.jsonl --split tune).
 CARRIED_WEIGHT = 0.1  # the earlier question's words: context that breaks ties, not what is asked now
@@ -56,10 +58,13 @@ def what_is_asked(question: str, idf: Callable[[str], float], terms: list[str], 
     parts = []
     for text in asks:
         concepts = {**context, **_concepts(text, idf, 1.0, translated)}
-        slot = {key: concept for key, concept in concepts.items() if concept.slot}
+        # A word the report never uses ("跟", "全称") locates nothing in any of its sentences.
+        unseen = idf(_NEVER_USED)
+        slot = {key: concept for key, concept in concepts.items()
+                if concept.slot and any(idf(term) < unseen for term in concept.full)}
         # English words never stand in the report's text: beside an English question word they locate nothing
         locates = _coverage(slot) if slot and not is_english(question) else None
-        parts.append(Part(_coverage(concepts), _kind(text), locates=locates))
+        parts.append(Part(_coverage(concepts), _kind(text), locates=locates, held=_held(concepts)))
     if len(parts) > 1:  # several things asked: one part each, by the words it holds
         parts = [part for part in parts if part.coverage(own_text) > 0] or parts[:1]
     return Asked(parts, needs=tuple(_any_of(group) for group in needs), wants_list=bool(LIST_QUESTION.search(question)),
@@ -130,8 +135,15 @@ def _concepts(text: str, idf: Callable[[str], float], scale: float, translated: 
     near = set(words(text[: slot.start()])[-SLOT_WORDS:] + words(text[slot.end() :])[:SLOT_WORDS]) if slot else set()
     found = list(dict.fromkeys(words(text)))
     whole = [w for w in found if not any(w != other and w in other for other in found)]
-    concepts = {w: Concept({w}, {p for p in found if p != w and p in w}, scale * idf(w) * _emphasis(w, near), w in near)
-                for w in whole}
+    pieces = {w: {p for p in found if p != w and p in w} for w in whole}
+    near |= {w for w in whole if near & pieces[w]}  # "网络平台" beside 哪些, though the window holds 网络 and 平台
+    concepts = {w: Concept({w}, pieces[w], scale * idf(w) * _emphasis(w, near), w in near) for w in whole}
+    for name in (normalize(n) for n in _QUOTED.findall(text)):
+        # A quoted name ("“一件事一次办”的办件量") is one thing, not three words that each weigh as much as 办件量.
+        pieces = [w for w in whole if w in name]
+        if len(pieces) > 1:
+            members = [concepts.pop(w) for w in pieces]
+            concepts[name] = Concept({name}, set(pieces), max(c.weight for c in members), any(c.slot for c in members))
     for phrase, terms in [*expansion_groups(text), *((t, [t]) for t in translated)]:
         phrase = normalize(phrase)
         if phrase in concepts:
@@ -150,11 +162,18 @@ def _emphasis(word: str, near: set[str]) -> float:
 
 def _coverage(concepts: dict[str, Concept]) -> Callable[[str], float]:
     """The share of the concepts' weight a text holds."""
+    held = _held(concepts)
+    return lambda text: sum(held(text).values())
+
+
+def _held(concepts: dict[str, Concept]) -> Callable[[str], dict[str, float]]:
+    """Each concept a text holds, with its share of the concepts' weight."""
     total = sum(concept.weight for concept in concepts.values())
 
-    def coverage(text: str) -> float:
+    def held(text: str) -> dict[str, float]:
         body = normalize(text)
         body_words = _words_of(body)
-        return sum(concept.held(body, body_words) for concept in concepts.values()) / total if total else 0.0
+        shares = {key: concept.held(body, body_words) / total for key, concept in concepts.items()} if total else {}
+        return {key: share for key, share in shares.items() if share > 0}
 
-    return coverage
+    return held

@@ -84,4 +84,4 @@ QUANTITY_ASKED = re.compile(
 # Words that ask for a change ("涨多少", "增长了多少"): the kind of answer, like 多少, not its topic.
 CHANGE_ASKED = re.compile(r"增长|下降|减少|降低|提高|提升|上升|增加|涨|降|增速|涨幅|降幅|增幅")
 # A question asking for the members of something: the enumeration is the answer, kept whole.
-LIST_QUESTION = re.compile(r"哪些|哪几|有啥|有什么|分别是|包括|具体是|\bwhich \w+s\b|\bwhat are\b", re.I)
+LIST_QUESTION = re.compile(r"哪些|哪几|哪[两二三四五六七八九十]|有啥|有什么|分别是|包括|具体是|\bwhich \w+s\b|\bwhat are\b", re.I)
