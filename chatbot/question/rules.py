@@ -18,7 +18,7 @@ One table (`RULES`) for every question-shape rule. A row has
     (tests/test_rules.py runs every row on them).
 
 Every row was kept for a measured gain on the `tune` split (removing it lowers refusal
-accuracy there; `python -m chatbot.answer.ablation` re-measures); rows that earned nothing
+accuracy there; `python -m chatbot.evaluation.ablation` re-measures); rows that earned nothing
 were dropped, whatever question they were written for.
 """
 
