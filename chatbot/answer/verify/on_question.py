@@ -125,8 +125,8 @@ def _sources(wanted: list[str], anchors: list[str], candidates: list[tuple[str, 
     """Where a sentence's own content (`wanted`) stands in the passages. In each passage sentence holding
     most of it, the shortest stretch holding every piece of the answer sentence found there (`anchors`:
     its words shared with the question too, so "固定资产投资增长8%左右" is read at 固定资产投资, not at
-    the first 8% of the sentence); from it: the clauses it spans, with the section title (what they are
-    about), and the stretch with `MARGIN` characters either side (a list's label stands right next to
+    the first 8% of the sentence); from it: the clauses it spans, with the sentence's lead before a colon
+    and the section title (what they are about), and the stretch with `MARGIN` characters either side (a list's label stands right next to
     it: "…张家界大鲵、武陵源葛根“五大”…" is not the list “五小” labels, further on)."""
     if not wanted:
         return []
@@ -140,6 +140,9 @@ def _sources(wanted: list[str], anchors: list[str], candidates: list[tuple[str, 
             continue
         first, last = _shortest_stretch(text, [u for u in dict.fromkeys(wanted + anchors) if u in text])
         clauses = [text[a:b] for a, b in clause_spans(text) if b > first and a < last]
+        lead = text.find(":")  # "今年主要预期目标是：…" governs every clause after it
+        if 0 <= lead < first:
+            clauses.insert(0, text[:lead])
         out.append((section + "".join(clauses), text[max(0, first - MARGIN) : last + MARGIN]))
     return out
 
