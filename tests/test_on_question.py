@@ -35,6 +35,7 @@ AIR = passage(
     "环境空气质量综合指数全省排名第2位，国考断面水环境质量状况全国排名第21位。命案起数下降69%，侵害未成年人案件全破。",
     year=2022,
 )
+JOBS = passage("二、2023年工作安排 › （四）保障和改善民生", "城镇新增就业1.2万人，安排就业补助资金3000万元。")
 
 
 def judged(question: str, answer: str, passages: list[Passage]):
@@ -54,6 +55,8 @@ def judged(question: str, answer: str, passages: list[Passage]):
         ("今年地区生产总值增长目标是多少？", "居民消费价格指数涨幅控制在3%以内[1]。", [ALL_TARGETS], "elsewhere"),
         # a name asked, a rank given
         ("全省环境空气质量综合指数排名第一的是哪个市？", "环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
+        # a number of people asked, an amount of money given (the rules table's kinds)
+        ("今年城镇新增就业多少人？", "安排就业补助资金3000万元[1]。", [JOBS], "kind"),
         # the question asked back
         ("命案降了多少？侵害未成年人的案件破了没？", "命案起数下降69%，侵害未成年人的案件破了没[1]。", [AIR], "echo"),
         # nothing beyond the question's words
@@ -76,6 +79,7 @@ def test_a_supported_answer_about_something_else_is_off_the_question(question, a
         ("今年GDP增长目标是多少？", "7.5%左右[1]。", [TARGETS]),  # terse
         ("张家界环境空气质量在全省排第几？", "环境空气质量综合指数全省排名第2位[1]。", [AIR]),
         ("侵害未成年人的案件破了没？", "侵害未成年人案件全破[1]。", [AIR]),
+        ("今年城镇新增就业多少人？", "城镇新增就业1.2万人[1]。", [JOBS]),
         ("What is the GDP growth target?", "7.5%左右[1]。", [TARGETS]),  # English: not judged
     ],
 )

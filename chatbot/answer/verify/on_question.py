@@ -16,7 +16,9 @@ How, for every backend (the core calls `off_question` on a model's answer that p
     that best sentence clearly addresses the question (`TOPIC_MIN`): the passages hold the answer
     and the model quoted something else;
   * an answer that adds nothing to the question ("水[1]" to "水呢？") or repeats its question
-    ("…的案子破了没[1]。") answers nothing either.
+    ("…的案子破了没[1]。") answers nothing either; nor does one without the kind of thing asked while a
+    passage sentence has it: a name (哪个市) answered with figures only, or a kind of figure (the rules
+    table of chatbot.question.rules: money, people, a distance, a date, a rate) absent from the answer.
 An answer whose content cannot be located (a paraphrase) is left to the support check; an English
 question is compared through translations too rough for this and is not judged.
 """
@@ -31,6 +33,7 @@ from dataclasses import dataclass
 from chatbot.answer.asked import what_is_asked
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
+from chatbot.question.rules import rules
 from chatbot.question.vocabulary import QUESTION_WORDS, WHETHER_QUESTION
 from chatbot.textutil import figure_spans, is_english, split_sentences
 from chatbot.types import AnswerSentence, Passage
@@ -76,6 +79,9 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
         return OffQuestion("nothing_new", "".join(s.text for s in claims))
     if _NAME_ASKED.search(own) and not any(units for _, (units, _) in news):
         return OffQuestion("kind", "".join(s.text for s in claims))  # a name asked, only figures given
+    missing_kind = _kind_missing(own, "".join(s.text for s in claims), passages)
+    if missing_kind:
+        return OffQuestion("kind", missing_kind)
     candidates = [(squash(p.text[a:b]), squash(p.section)) for p in passages for a, b in split_sentences(p.text)]
     clauses: list[str] = []
     windows: list[str] = []
@@ -98,6 +104,18 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
         if best < TOPIC_MIN or part.coverage(source_text) >= TOPIC_RATIO * best:
             return None
     return OffQuestion("elsewhere", "".join(s.text for s in claims))
+
+
+def _kind_missing(question: str, answer: str, passages: list[Passage]) -> str | None:
+    """The kind of figure the question asks (the rules table: an amount of money, a number of people, a
+    distance, a date, a rate, any figure), when the answer gives none of it and a passage sentence does."""
+    asked = [rule for rule in rules("select") if rule.matches(question)]  # as the offline answerer reads them
+    asked = asked + [rule for rule in rules("alternative") if rule.matches(question)] if asked else [
+        rule for rule in rules("fallback") if rule.matches(question)]
+    if not asked or any(rule.needs(answer) for rule in asked):
+        return None
+    held = any(rule.needs(p.text[a:b]) for p in passages for a, b in split_sentences(p.text) for rule in asked)
+    return ", ".join(rule.name for rule in asked) if held else None
 
 
 def _quoted(question: str) -> list[str]:
