@@ -25,7 +25,8 @@ from chatbot.answer.backends import Backend
 from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
 from chatbot.answer.outline import outline_answer
-from chatbot.answer.verify import Verification, verify
+from chatbot.answer.verify import Verification, verify, without_closing_commentary
+from chatbot.answer.verify.on_question import off_question
 from chatbot.errors import BackendError, InputError
 from chatbot.question.guard import strip_instructions
 from chatbot.question.query import condense, normalize_question, resolve_relative_years
@@ -78,7 +79,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question
     rewritten_by: str = "none"
 
 
@@ -315,8 +316,10 @@ class Chatbot:
         empty or cites nothing after checking) is shown as a refusal. A model's answer that says
         nothing checkable ("[1] [2]", "水[1]"), that cites nothing even after the checker attached
         the passages that clearly support its sentences, that repeats a planted instruction, or
-        that is mostly unsupported is replaced by the checked offline answer, which refuses by
-        itself when the passages hold no answer."""
+        that is mostly unsupported, or that quotes the passages on something other than what was asked
+        (chatbot.answer.verify.on_question) is replaced by the checked offline answer, which refuses by
+        itself when the passages hold no answer. A kept answer loses its closing commentary: trailing
+        sentences that cite nothing and that no passage supports ("因此……确实有可能回暖。")."""
         offline = chosen is self._offline
         if draft.refused or (offline and not result.cited_any):
             if not draft.refused:
@@ -350,8 +353,15 @@ class Chatbot:
                 "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
             )
             reason = "unsupported"
+        elif (off := off_question(request.question, result.sentences, request.passages, request.idf, request.terms)) is not None:
+            logger.info("answer of %s does not answer %r (%s): %s", chosen.name, request.question, off.kind, off.detail[:120])
+            notice = (
+                "模型答案引用的原文说的不是所问的内容，改为显示离线答案。"
+                "The model's answer quotes the report on something other than what was asked; showing the offline extractive answer instead."
+            )
+            reason = "off_question"
         else:
-            return draft, result
+            return draft, without_closing_commentary(result, request.passages)
         draft = yield from self._fallback(chosen, request, progress, reason, notice)
         return draft, verify(draft.text, request.passages)
 

@@ -107,6 +107,14 @@ class Settings(BaseSettings):
         120.0, gt=0, validation_alias=_env("CHATBOT_REQUEST_TIMEOUT"),
         description="Whole-answer deadline: a model that trickles tokens past it is cut off (extractive fallback).",
     )
+    record_to: Path | None = Field(
+        None, validation_alias=_env("CHATBOT_RECORD_TO"),
+        description="Dev aid: append every model exchange (exact prompt, streamed pieces) to this JSON-lines cassette.",
+    )
+    replay_from: Path | None = Field(
+        None, validation_alias=_env("CHATBOT_REPLAY_FROM"),
+        description="Dev aid: the cassette the `replay` backend answers from (recorded with CHATBOT_RECORD_TO).",
+    )
     openai_api_key: SecretStr | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     openai_model: str = Field("gpt-4o-mini", validation_alias=_env("CHATBOT_OPENAI_MODEL"))
@@ -192,7 +200,7 @@ class Settings(BaseSettings):
 
     @field_validator(
         "chroma_host", "openai_base_url", "model", "embedding_model", "openai_api_key", "chroma_auth_token", "api_keys",
-        "staff_password_hash", "report_year", mode="before",
+        "staff_password_hash", "report_year", "record_to", "replay_from", mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:

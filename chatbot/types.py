@@ -67,7 +67,7 @@ class Answer(BaseModel):
     # empty (the model's answer says nothing checkable: "[1] [2]"), uncited (it cites no passage, even after the checker attached the ones that clearly
     # support it), unsupported (most of the model's answer failed the checks), injected (it repeated a
     # planted instruction)
-    fallback_reason: Literal["busy", "backend_error", "empty", "uncited", "unsupported", "injected"] | None = None
+    fallback_reason: Literal["busy", "backend_error", "empty", "uncited", "unsupported", "injected", "off_question"] | None = None
     rewritten_by: Literal["none", "rules", "model"] = "none"  # who made a follow-up standalone
     citations: list[Citation] = Field(default_factory=list)
     sentences: list[AnswerSentence] = Field(default_factory=list)

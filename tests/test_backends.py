@@ -12,7 +12,7 @@ import pytest
 from chatbot.core import Chatbot
 from chatbot.settings import Settings
 from tests.conftest import track
-from tests.fakes.llm_servers import FakeOllamaServer, FakeOpenAIServer
+from tests.fakes.llm_servers import FakeOllamaServer, FakeOpenAIServer, liar_reply
 
 KEY = "sk-canary-KEY-0123456789"
 CANARY = "INJECTION_CANARY"
@@ -57,7 +57,9 @@ def test_openai_streams_a_cited_answer(built_store, openai_server):
 
 
 def test_ollama_streams_a_cited_answer(built_store, ollama_server):
-    ollama_server.reply = first_passage_sentence
+    # the passage sentence that answers (the first passage's first sentence, 社会保障水平大幅提高, does
+    # not: it is off the question, and the core would show the offline answer instead)
+    ollama_server.reply = liar_reply("honest")
     bot = make_bot(built_store, ollama_host=ollama_server.url)
     answer = bot.ask("送快递的小哥有没有工伤保障？", backend="ollama")
     assert answer.backend == "ollama" and not answer.fallback and answer.citations

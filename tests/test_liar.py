@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -14,7 +15,7 @@ import pytest
 from chatbot.core import Chatbot
 from chatbot.settings import Settings
 from tests.conftest import ROOT, track
-from tests.fakes.llm_servers import LIES, FakeOpenAIServer, liar_reply
+from tests.fakes.llm_servers import LIES, FakeOpenAIServer, _passages_and_question, liar_reply
 
 KEY = "sk-liar-0123456789"
 GDP = "今年GDP增长目标是多少？"
@@ -28,6 +29,7 @@ CASES = {
     "wrong_year": (GDP, {"year"}),
     "wrong_citation": (GDP, {"unsupported", "figure", "year"}),
     "unanswerable": ("张家界现任市长叫什么名字？", {"name"}),
+    "off_question": (GDP, set()),  # supported: only the answers-the-question check can catch it
 }
 
 
@@ -70,6 +72,7 @@ def test_each_lie_is_flagged_with_its_reason(built_store, liar, lie):
     if answer.fallback:  # the core replaced a mostly unsupported answer by the extractive one
         assert all(s.verified for s in answer.sentences)
         return
+    assert lie != "off_question", answer.answer
     flagged = [s for s in answer.sentences if not s.verified]
     assert flagged, (lie, answer.answer)
     assert any(s.reason in reasons for s in flagged), [(s.text, s.reason) for s in flagged]
@@ -108,3 +111,58 @@ def test_the_cli_json_replaces_an_answer_that_is_mostly_a_lie(built_store, liar)
     data = _cli_ask(built_store, liar)
     assert data["fallback"] and "刘建明" not in data["answer"] and "7.5%" in data["answer"]
     assert any("刘建明" in w for w in data["warnings"]) and any("not supported" in w for w in data["warnings"])
+
+
+# --- answers the wrong thing: true passage words, wrong subject ------------------------------------
+FIVE_BIG = "“五大”区域公用品牌有哪些？"
+FIVE_SMALL = "那“五小”呢？"
+_LISTS = re.compile(r"抓好(?P<big>[^“]+)“五大”区域公用品牌和(?P<small>[^“]+)“五小”")
+
+
+def _list_reply(which: str):
+    """Answers the list `which` ("big" or "small") of the report's sentence on the brands, cited; any
+    other request (the follow-up's rewrite) gets its question back."""
+    def reply(request) -> str:
+        passages, question = _passages_and_question(request)
+        for n, text in passages:
+            m = _LISTS.search(text)
+            if m:
+                return f"{m.group(which)}[{n}]。"
+        return question.splitlines()[-1] if question else "?"
+
+    return reply
+
+
+def test_the_off_question_lie_falls_back_with_its_reason(built_store, liar):
+    liar.reply = liar_reply("off_question")
+    answer = ask(built_store, liar, GDP)
+    assert answer.fallback and answer.fallback_reason == "off_question", answer.answer
+    assert "7.5%" in answer.answer and all(s.verified for s in answer.sentences)
+    assert any("something other than what was asked" in w for w in answer.warnings)
+
+
+@pytest.mark.parametrize(("which", "off"), [("big", True), ("small", False)], ids=["wrong-list", "right-list"])
+def test_a_followup_answered_with_the_list_of_the_question_before(built_store, liar, which, off):
+    """After "“五大”…有哪些？", "那“五小”呢？" answered with the 五大 list: every word is in the report and
+    cited right, yet it answers the question before. The 五小 list itself carries no flag."""
+    liar.reply = _list_reply(which)
+    history = [{"role": "user", "content": FIVE_BIG}, {"role": "assistant", "content": "张家界莓茶、慈利杜仲……[1]。"}]
+    settings = Settings(data_dir=built_store, openai_api_key=KEY, openai_base_url=liar.base_url, read_timeout=5.0)
+    answer = track(Chatbot(settings)).ask(FIVE_SMALL, history, backend="openai")
+    assert not liar.errors, liar.errors
+    if off:
+        assert answer.fallback and answer.fallback_reason == "off_question", answer.answer
+        assert "七姊妹辣椒" in answer.answer  # the offline answer quotes the whole sentence, 五小 list included
+    else:
+        assert not answer.fallback and answer.warnings == [], (answer.answer, answer.warnings)
+        assert "七姊妹辣椒" in answer.answer and all(s.verified for s in answer.sentences)
+
+
+def test_closing_commentary_is_dropped_not_flagged(built_store, liar):
+    """A right, cited answer with a closing sentence of the model's own (cites nothing, no passage holds
+    it): the reader gets the supported answer without it and without a false alarm."""
+    honest = liar_reply("honest")
+    liar.reply = lambda request: honest(request) + "因此，这一安排充分体现了稳中求进的总基调，前景十分可期。"
+    answer = ask(built_store, liar, GDP)
+    assert not answer.fallback and answer.warnings == [] and "7.5%" in answer.answer
+    assert "前景十分可期" not in answer.answer and all(s.verified for s in answer.sentences)

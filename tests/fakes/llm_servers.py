@@ -210,6 +210,7 @@ LIES = (
     "wrong_year",  # the honest sentence with its year (or 今年) made another year
     "wrong_citation",  # the honest sentence citing a passage that does not hold it
     "unanswerable",  # an invented answer, for a question the passages do not answer
+    "off_question",  # a true clause of the honest sentence, cited right, about something else than asked
 )
 _PASSAGE_BLOCK = re.compile(r"^\[(\d+)\] \((.*?)\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion:|\Z)", re.S | re.M)
 _FIGURE_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?=%|万|亿|元|个|家|所|件|人|亩|吨)")
@@ -291,6 +292,12 @@ def liar_reply(lie: Optional[str] = None, *, markers: bool = True) -> Callable[[
             if not others:
                 raise ValueError("the passage has no other figure of the same unit")
             return cite(sentence[: mine.start()] + others[-1] + sentence[mine.end() :], n)
+        if lie == "off_question":
+            clauses = [c for c in re.split(r"[，；：]", sentence) if len(c) >= 6]
+            if len(clauses) < 2:
+                raise ValueError("the honest sentence has one clause only")
+            asked = _bigrams(question)
+            return cite(min(clauses, key=lambda c: (len(asked & _bigrams(c)), -len(c))), n)
         if lie == "wrong_year":
             m = _YEAR_RE.search(sentence)
             if m:

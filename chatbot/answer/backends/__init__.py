@@ -27,15 +27,23 @@ def _ollama() -> type[Backend]:
     return OllamaBackend
 
 
+def _replay() -> type[Backend]:
+    from chatbot.answer.backends.cassette import ReplayBackend
+
+    return ReplayBackend
+
+
 BACKENDS: dict[str, Callable[[], type[Backend]]] = {"extractive": _extractive, "openai": _openai, "ollama": _ollama}
+# Developer tools, accepted by name (eval, CLI) but never offered to visitors or staff.
+DEV_BACKENDS: dict[str, Callable[[], type[Backend]]] = {"replay": _replay}
 
 
 def get_backend(name: str, settings: Settings, model: str | None = None) -> Backend:
     try:
-        factory = BACKENDS[name]
+        factory = BACKENDS[name] if name in BACKENDS else DEV_BACKENDS[name]
     except KeyError:
         raise InputError(f"Unknown backend '{name}'. Choose one of: {', '.join(BACKENDS)}.") from None
     return factory()(settings, model)
 
 
-__all__ = ["BACKENDS", "Backend", "Health", "get_backend"]
+__all__ = ["BACKENDS", "DEV_BACKENDS", "Backend", "Health", "get_backend"]

@@ -7,6 +7,7 @@ no prompts; `chatbot.answer.llm` builds those and calls `LLMBackend.run`.
 from __future__ import annotations
 
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class LLMBackend(Backend):
     """A backend behind a LangChain chat model: built once, translated errors, closable."""
 
     _model: BaseChatModel | None = None
+    recordable: ClassVar[bool] = True  # CHATBOT_RECORD_TO records this backend's exchanges
 
     def chat_model(self) -> BaseChatModel:
         """One chat model per backend, so its connection pool is reused."""
@@ -78,25 +80,55 @@ class LLMBackend(Backend):
         Those details go to the log."""
 
     def run(self, runnable: Any, inputs: Any) -> Iterator[str]:
-        """Stream a LangChain runnable's text pieces; any failure becomes this backend's BackendError."""
+        """Stream a LangChain runnable's text pieces; any failure becomes this backend's BackendError.
+
+        With CHATBOT_RECORD_TO set, the exchange (exact prompt, pieces or error) is appended to that
+        cassette once the stream ends (chatbot.answer.backends.cassette)."""
         started = False
+        pieces: list[str] = []
+        error: str | None = None
+        finished = False  # a stream the caller closed early is not a take worth keeping
+        clock = time.perf_counter()
+        first: float | None = None
         stream = runnable.stream(inputs)
         try:
             for piece in stream:
                 if piece:
                     started = True
+                    if first is None:
+                        first = time.perf_counter() - clock
+                    pieces.append(piece)
                     yield piece
-        except BackendError:
+            finished = True
+        except BackendError as exc:
+            error = str(exc)
             raise
         except Exception as exc:  # noqa: BLE001 - each backend translates its client's errors
-            raise self.translate(exc, started=started) from exc
+            translated = self.translate(exc, started=started)
+            error = str(translated)
+            raise translated from exc
         finally:
+            if self.settings.record_to is not None and self.recordable and (finished or error):
+                self._record(runnable, inputs, pieces, error, time.perf_counter() - clock, first)
             # Close LangChain's nested generators now: left to the garbage collector, a broken
             # connection surfaces later as an "exception ignored" in whatever code runs then.
             try:
                 stream.close()
             except Exception:  # noqa: BLE001 - the connection is already gone
                 logger.debug("closing the stream of %s failed", self.name, exc_info=True)
+
+    def _record(self, runnable: Any, inputs: Any, pieces: list[str], error: str | None, seconds: float, ttft: float | None) -> None:
+        """One exchange into the cassette."""
+        from chatbot.answer.backends.cassette import record, rendered_prompt
+
+        messages = rendered_prompt(runnable, inputs)
+        if messages is None:
+            return
+        try:
+            record(self.settings.record_to, backend=self.name, model=self.model, messages=messages,  # type: ignore[arg-type]
+                   pieces=pieces, error=error, seconds=seconds, ttft=ttft)
+        except OSError as exc:
+            logger.warning("cannot record to the cassette: %s", exc)
 
     def close(self) -> None:
         model, self._model = self._model, None

@@ -320,6 +320,23 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
     return Verification(text, out_sentences, citations, warnings, injected, says_something)
 
 
+def without_closing_commentary(result: Verification, passages: list[Passage]) -> Verification:
+    """The answer without its closing commentary: the sentences after its last cited one that cite
+    nothing and that no passage supports (reason `uncited`: a model's "因此……" or "这些项目在实施过程中……").
+    They claim nothing a reader could check; the answer before them stands on its sources. A sentence
+    flagged for a figure, year, name or planted instruction is never dropped: those stay flagged."""
+    last_cited = max((i for i, s in enumerate(result.sentences) if s.verified and s.citations), default=None)
+    if last_cited is None:
+        return result
+    tail = result.sentences[last_cited + 1 :]
+    if not tail or any(s.reason != "uncited" for s in tail):
+        return result
+    if not all(s.verified for s in result.sentences[: last_cited + 1]):
+        return result  # the reader is warned anyway; the commentary stays visible with its flag
+    kept = "".join(_attach(s.text, "".join(f"[{n}]" for n in s.citations)) for s in result.sentences[: last_cited + 1])
+    return verify(kept, passages)
+
+
 def _claims_something(sentence: str) -> bool:
     """The sentence has a content word or a figure ("水", "是的" and "以下是相关内容：" have neither)."""
     norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", sentence)))
@@ -365,4 +382,4 @@ def _quote(sentences: list[AnswerSentence], n: int, passage: Passage) -> str:
     return best
 
 
-__all__ = ["REASONS", "Verification", "declines", "planted_instructions", "verify"]
+__all__ = ["REASONS", "Verification", "declines", "planted_instructions", "verify", "without_closing_commentary"]

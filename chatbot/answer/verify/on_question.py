@@ -1,0 +1,190 @@
+"""Does a checked answer answer the question? (The support check cannot tell.)
+
+A sentence copied from a passage is supported, yet it may be about something else: after
+"五大区域公用品牌有哪些？" → "那“五小”呢？", a small model lists the 五大 again; asked what mines must
+achieve, it quotes the next sentence of the passage. Every word is in the report; none answers.
+
+How, for every backend (the core calls `off_question` on a model's answer that passed the support check):
+  * what is asked is read as the offline answerer reads it (chatbot.answer.asked): the question's
+    concepts (words with their report synonyms, idf-weighted, the words beside the question word
+    weighing more, the words a follow-up carries over from the earlier question far less);
+  * each answer sentence's *own* content (its content bigrams and figures that the question does
+    not already hold: words copied from the question prove nothing) is located in the passages:
+    its source is the passage sentence(s) holding most of it;
+  * the answer is off the question when, for every part asked, its sources cover the question's
+    concepts much worse than the passage sentence that covers them best (`TOPIC_RATIO`), while
+    that best sentence clearly addresses the question (`TOPIC_MIN`): the passages hold the answer
+    and the model quoted something else;
+  * an answer that adds nothing to the question ("水[1]" to "水呢？") or repeats its question
+    ("…的案子破了没[1]。") answers nothing either; nor does one without the kind of thing asked while a
+    passage sentence has it: a name (哪个市) answered with figures only, or a kind of figure (the rules
+    table of chatbot.question.rules: money, people, a distance, a date, a rate) absent from the answer.
+An answer whose content cannot be located (a paraphrase) is left to the support check; an English
+question is compared through translations too rough for this and is not judged.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chatbot.answer.asked import what_is_asked
+from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
+from chatbot.question.query import FOLLOWUP_START
+from chatbot.question.rules import rules
+from chatbot.question.vocabulary import QUESTION_WORDS, WHETHER_QUESTION
+from chatbot.textutil import figure_spans, is_english, split_sentences
+from chatbot.types import AnswerSentence, Passage
+
+# Tuned on a recorded tune sample of Qwen2.5-Coder-0.5B answers (see chatbot/answer/backends/cassette.py).
+TOPIC_RATIO = 0.5  # the answer's sources must cover this share of what the best passage sentence covers
+TOPIC_MIN = 0.5  # ... judged only when that best sentence covers this much of the question
+SOURCE_SHARE = 0.6  # a passage sentence holding this share of a sentence's own content is its source
+MARGIN = 8  # characters either side of the quoted stretch where its label stands
+ECHO_MIN = 6  # characters of the question an answer sentence repeats, with a question word, to be an echo
+
+_CARRIED = re.compile(r"（上文：.*）$")
+_MARKERS = re.compile(r"\[\d+\]")
+# Asks for a name (哪个市, 是谁): an answer whose own content is figures only ("排名第2位") gives none.
+_NAME_ASKED = re.compile(r"哪(?:一|个|座|家|所|位|一个)?(?:市|县|区|城市|地方|企业|公司|单位|学校|医院|景区|村|部门|人)|是谁|叫什么")
+_QUOTED = re.compile(r"[“\"‘'「『]([^”\"’'」』]{1,20})[”\"’'」』]")
+
+
+@dataclass(frozen=True)
+class OffQuestion:
+    """Why an answer does not answer: `kind` "elsewhere" (it quotes a passage sentence about something
+    else), "nothing_new" (it only repeats the question's words) or "echo" (it repeats the question)."""
+
+    kind: str
+    detail: str
+
+
+def off_question(question: str, sentences: list[AnswerSentence], passages: list[Passage],
+                 idf: Callable[[str], float], terms: list[str]) -> OffQuestion | None:
+    """None when the answer answers, as far as the passages can tell; else why not."""
+    if is_english(question) or not passages:
+        return None
+    own = FOLLOWUP_START.sub("", _CARRIED.sub("", question))
+    asked_text = squash(own)
+    claims = [s for s in sentences if s.verified and s.citations]
+    if not claims:
+        return None
+    echo = next((s.text for s in claims if _echoes(s.text, asked_text)), None)
+    if echo is not None:
+        return OffQuestion("echo", echo)
+    news = [(s, _new_content(s.text, asked_text)) for s in claims]
+    if not any(units or figures for _, (units, figures) in news):
+        return OffQuestion("nothing_new", "".join(s.text for s in claims))
+    if _NAME_ASKED.search(own) and not any(units for _, (units, _) in news):
+        return OffQuestion("kind", "".join(s.text for s in claims))  # a name asked, only figures given
+    missing_kind = _kind_missing(own, "".join(s.text for s in claims), passages)
+    if missing_kind:
+        return OffQuestion("kind", missing_kind)
+    candidates = [(squash(p.text[a:b]), squash(p.section)) for p in passages for a, b in split_sentences(p.text)]
+    clauses: list[str] = []
+    windows: list[str] = []
+    for sentence, (units, figures) in news:
+        found = _sources(units + figures, _all_units(sentence.text), candidates)
+        if found is None:
+            return None  # not located (a paraphrase): the support check's business
+        clauses += [clause for clause, _ in found]
+        windows += [window for _, window in found]
+    labels = [label for label in _quoted(own) if any(label in text for text, _ in candidates)]
+    missing = [label for label in labels if not any(label in window for window in windows)]
+    if missing:
+        return OffQuestion("elsewhere", "、".join(missing))
+    asked = what_is_asked(question, idf, terms, [])
+    if asked.translated:
+        return None
+    source_text = "".join(dict.fromkeys(clauses))
+    for part in asked.parts:
+        best = max(part.coverage(section + text) for text, section in candidates)
+        if best < TOPIC_MIN or part.coverage(source_text) >= TOPIC_RATIO * best:
+            return None
+    return OffQuestion("elsewhere", "".join(s.text for s in claims))
+
+
+def _kind_missing(question: str, answer: str, passages: list[Passage]) -> str | None:
+    """The kind of figure the question asks (the rules table: an amount of money, a number of people, a
+    distance, a date, a rate, any figure), when the answer gives none of it and a passage sentence does."""
+    asked = [rule for rule in rules("select") if rule.matches(question)]  # as the offline answerer reads them
+    asked = asked + [rule for rule in rules("alternative") if rule.matches(question)] if asked else [
+        rule for rule in rules("fallback") if rule.matches(question)]
+    if not asked or any(rule.needs(answer) for rule in asked):
+        return None
+    held = any(rule.needs(p.text[a:b]) for p in passages for a, b in split_sentences(p.text) for rule in asked)
+    return ", ".join(rule.name for rule in asked) if held else None
+
+
+def _quoted(question: str) -> list[str]:
+    """The question's quoted terms (“五小”, "1053"): labels that name exactly one thing of the report."""
+    return [squash(m.group(1)) for m in _QUOTED.finditer(question) if len(m.group(1).strip()) >= 2]
+
+
+def _echoes(sentence: str, asked: str) -> bool:
+    """The sentence asks again what the question asked ("侵害未成年人的案子破了没")."""
+    body = squash(_MARKERS.sub("", sentence)).rstrip("。！？；.!?;")
+    if not (QUESTION_WORDS.search(body) or WHETHER_QUESTION.search(body)):
+        return False
+    return any(body[i : i + ECHO_MIN] in asked for i in range(max(0, len(body) - ECHO_MIN + 1)))
+
+
+def _new_content(sentence: str, asked: str) -> tuple[list[str], list[str]]:
+    """The sentence's content bigrams and figures that the question does not hold."""
+    norm = unicodedata.normalize("NFKC", _MARKERS.sub("", sentence))
+    units = [u for u in content_units(tag(norm)) if u not in asked]
+    figures = [squash(written) for _, _, written, _, _ in figure_spans(norm)]
+    return units, [f for f in figures if f not in asked]
+
+
+def _sources(wanted: list[str], anchors: list[str], candidates: list[tuple[str, str]]) -> list[tuple[str, str]] | None:
+    """Where a sentence's own content (`wanted`) stands in the passages. In each passage sentence holding
+    most of it, the shortest stretch holding every piece of the answer sentence found there (`anchors`:
+    its words shared with the question too, so "固定资产投资增长8%左右" is read at 固定资产投资, not at
+    the first 8% of the sentence); from it: the clauses it spans, with the sentence's lead before a colon
+    and the section title (what they are about), and the stretch with `MARGIN` characters either side (a list's label stands right next to
+    it: "…张家界大鲵、武陵源葛根“五大”…" is not the list “五小” labels, further on)."""
+    if not wanted:
+        return []
+    scored = [(sum(1 for u in wanted if u in text) / len(wanted), text, section) for text, section in candidates]
+    top = max(share for share, _, _ in scored)
+    if top < SOURCE_SHARE:
+        return None
+    out = []
+    for share, text, section in scored:
+        if share < top:
+            continue
+        first, last = _shortest_stretch(text, [u for u in dict.fromkeys(wanted + anchors) if u in text])
+        clauses = [text[a:b] for a, b in clause_spans(text) if b > first and a < last]
+        lead = text.find(":")  # "今年主要预期目标是：…" governs every clause after it
+        if 0 <= lead < first:
+            clauses.insert(0, text[:lead])
+        out.append((section + "".join(clauses), text[max(0, first - MARGIN) : last + MARGIN]))
+    return out
+
+
+def _shortest_stretch(text: str, pieces: list[str]) -> tuple[int, int]:
+    """The shortest (start, end) of `text` holding every one of `pieces` (each occurs in it)."""
+    hits = sorted((m.start(), m.start() + len(piece), piece) for piece in pieces for m in re.finditer(re.escape(piece), text))
+    best = (0, len(text))
+    held: dict[str, int] = {}
+    left = 0
+    for right, (_, end, piece) in enumerate(hits):
+        held[piece] = held.get(piece, 0) + 1
+        while len(held) == len(pieces):
+            start, _, first_piece = hits[left]
+            stop = max(e for _, e, _ in hits[left : right + 1])
+            if stop - start < best[1] - best[0]:
+                best = (start, stop)
+            held[first_piece] -= 1
+            if not held[first_piece]:
+                del held[first_piece]
+            left += 1
+    return best
+
+
+def _all_units(sentence: str) -> list[str]:
+    norm = unicodedata.normalize("NFKC", _MARKERS.sub("", sentence))
+    return content_units(tag(norm)) + [squash(written) for _, _, written, _, _ in figure_spans(norm)]

@@ -1,0 +1,106 @@
+"""Does a supported answer answer the question? (chatbot/answer/verify/on_question.py)
+
+Each off-question answer below is true to the report word for word, so the support check passes it;
+each right answer beside it must not be called off the question."""
+
+from __future__ import annotations
+
+import pytest
+
+from chatbot.answer.verify import verify, without_closing_commentary
+from chatbot.answer.verify.on_question import off_question
+from chatbot.question.query import expansions
+from chatbot.types import Passage
+from tests.test_verify import TARGETS  # 今年主要预期目标是：地区生产总值增长7.5%左右，…
+
+
+def passage(section: str, text: str, year: int = 2023) -> Passage:
+    return Passage(chunk_id=section[-6:], source="s", score=1, year=year, city="张家界", section=section, text=text)
+
+
+# the targets sentence, up to its last clause (居民消费价格指数…: no word of a GDP question)
+ALL_TARGETS = TARGETS.model_copy(update={"text": TARGETS.text.rstrip("。") + "，居民消费价格指数涨幅控制在3%以内。"})
+BRANDS = passage(
+    "二、2023年工作安排 › （一）加快构建现代化产业体系 › 着力发展现代农业",
+    "深入实施“六大强农”行动，着力推进品牌强农，抓好张家界莓茶、慈利杜仲、桑植白茶、张家界大鲵、武陵源葛根“五大”"
+    "区域公用品牌和张家界菊花芯柚、张家界白羽乌鸡、洞溪七姊妹辣椒、白石萝卜、张家界黑猪“五小”区域公用品牌建设、管理和营销。",
+)
+PLANS = passage(
+    "二、2023年工作安排 › （二）着力提升城乡品质 › 加强规划管控",
+    "结合“三区三线”划定成果，精准落实耕地及永久基本农田、生态保护红线、城镇开发边界优先序。"
+    "全面完成市县国土空间总体规划、41个专项规划、城镇控制性详细规划和村庄规划编制任务。在产矿山全部达到绿色矿山标准。",
+)
+AIR = passage(
+    "一、2022年工作回顾 › （五）有效防范化解各类风险 › 守牢生态环境保护底线",
+    "环境空气质量综合指数全省排名第2位，国考断面水环境质量状况全国排名第21位。命案起数下降69%，侵害未成年人案件全破。",
+    year=2022,
+)
+JOBS = passage("二、2023年工作安排 › （四）保障和改善民生", "城镇新增就业1.2万人，安排就业补助资金3000万元。")
+
+
+def judged(question: str, answer: str, passages: list[Passage]):
+    result = verify(answer, passages)
+    assert all(s.verified for s in result.sentences), [(s.text, s.reason) for s in result.sentences]  # supported
+    return off_question(question, result.sentences, passages, lambda word: 1.0, expansions(question))
+
+
+@pytest.mark.parametrize(
+    "question, answer, passages, kind",
+    [
+        # a follow-up answered with the list of the question before
+        ("“五小”区域公用品牌有哪些？", "张家界大鲵、武陵源葛根[1]。", [BRANDS], "elsewhere"),
+        # the passage's next sentence, with the question's own words put in front
+        ("在产的矿山要达到什么要求？", "在产的矿山要达到耕地及永久基本农田、生态保护红线、城镇开发边界优先序[1]。", [PLANS], "elsewhere"),
+        # another clause of the right sentence
+        ("今年地区生产总值增长目标是多少？", "居民消费价格指数涨幅控制在3%以内[1]。", [ALL_TARGETS], "elsewhere"),
+        # a name asked, a rank given
+        ("全省环境空气质量综合指数排名第一的是哪个市？", "环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
+        # a number of people asked, an amount of money given (the rules table's kinds)
+        ("今年城镇新增就业多少人？", "安排就业补助资金3000万元[1]。", [JOBS], "kind"),
+        # the question asked back
+        ("命案降了多少？侵害未成年人的案件破了没？", "命案起数下降69%，侵害未成年人的案件破了没[1]。", [AIR], "echo"),
+        # nothing beyond the question's words
+        ("环境空气质量综合指数", "环境空气质量综合指数[1]。", [AIR], "nothing_new"),
+    ],
+)
+def test_a_supported_answer_about_something_else_is_off_the_question(question, answer, passages, kind):
+    off = judged(question, answer, passages)
+    assert off is not None and off.kind == kind, off
+
+
+@pytest.mark.parametrize(
+    "question, answer, passages",
+    [
+        ("“五小”区域公用品牌有哪些？", "张家界菊花芯柚、张家界白羽乌鸡、洞溪七姊妹辣椒、白石萝卜、张家界黑猪[1]。", [BRANDS]),
+        ("“五大”区域公用品牌有哪些？", "张家界莓茶、慈利杜仲、桑植白茶、张家界大鲵、武陵源葛根[1]。", [BRANDS]),
+        ("在产的矿山要达到什么要求？", "在产矿山全部达到绿色矿山标准[1]。", [PLANS]),
+        ("今年固定资产投资是多少？", "固定资产投资增长8%左右[1]。", [ALL_TARGETS]),  # 8% stands twice in the sentence
+        ("今年要全面完成多少个专项规划的编制任务？", "41个专项规划[1]。", [PLANS]),  # its topic far from the figure
+        ("今年GDP增长目标是多少？", "7.5%左右[1]。", [TARGETS]),  # terse
+        ("张家界环境空气质量在全省排第几？", "环境空气质量综合指数全省排名第2位[1]。", [AIR]),
+        ("侵害未成年人的案件破了没？", "侵害未成年人案件全破[1]。", [AIR]),
+        ("今年城镇新增就业多少人？", "城镇新增就业1.2万人[1]。", [JOBS]),
+        ("What is the GDP growth target?", "7.5%左右[1]。", [TARGETS]),  # English: not judged
+    ],
+)
+def test_a_right_answer_is_not_off_the_question(question, answer, passages):
+    assert judged(question, answer, passages) is None
+
+
+def test_a_paraphrase_that_cannot_be_located_is_left_to_the_support_check():
+    assert off_question("今年GDP增长目标是多少？", verify("经济增速目标大约七个半百分点[1]。", [TARGETS]).sentences,
+                        [TARGETS], lambda word: 1.0, []) is None
+
+
+def test_closing_commentary_is_dropped_and_a_flagged_claim_is_not():
+    commentary = verify("地区生产总值增长7.5%左右[1]。因此，这一安排充分体现了稳中求进的总基调，前景十分可期。", [TARGETS])
+    assert [s.reason for s in commentary.sentences] == [None, "uncited"]
+    kept = without_closing_commentary(commentary, [TARGETS])
+    assert kept.answer == "地区生产总值增长7.5%左右[1]。" and kept.verified and kept.warnings == []
+
+    invented = verify("地区生产总值增长7.5%左右[1]。该项目总投资达到55亿元。", [TARGETS])
+    assert invented.sentences[-1].reason == "figure"
+    assert without_closing_commentary(invented, [TARGETS]) is invented  # a wrong figure stays, flagged
+
+    between = verify("这一安排充分体现了稳中求进的总基调，前景十分可期。地区生产总值增长7.5%左右[1]。", [TARGETS])
+    assert without_closing_commentary(between, [TARGETS]) is between  # only what follows the last cited sentence
