@@ -41,6 +41,7 @@ from chatbot.question.query import load_lexicon, passage_terms
 from chatbot.report_figures.extract import extract
 from chatbot.report_figures.table import METADATA_KEY, stored_figures
 from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.segments import compact, remove_unused
 from chatbot.retrieve.shards import remove_stale, retire, write_shard
 from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.safetext import escape_controls
@@ -352,10 +353,14 @@ def ingest(
                 col.delete(ids=stale)
                 summary.deleted += len(stale)
                 logger.info("deleted %s stale chunks of %s", len(stale), source)
-        named = {entry.get("lexical") for entry in store.read_manifest().values()} - {None}
+        live = [entry["lexical"] for entry in store.read_manifest().values() if entry.get("lexical")]
+        named = set(live)
         retire(settings.lexical_path, previous_shards - named)
-        removed = remove_stale(settings.lexical_path, named)
+        # Many shards merged into few segments, for questions that search every report (segments.py).
+        _checkpoint("compact")
+        compact(settings.lexical_path, live, before_rename=lambda: _checkpoint("segment rename"))
+        removed = remove_stale(settings.lexical_path, named) + remove_unused(settings.lexical_path, live)
         if removed:
-            logger.info("removed %s unused lexical shard files", removed)
+            logger.info("removed %s unused lexical shard and segment files", removed)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -17,6 +17,7 @@ import pytest
 from chatbot.question.routing import route
 from chatbot.retrieve.embedders import get_embedder
 from chatbot.retrieve.retriever import Retriever, build_query
+from chatbot.retrieve.segments import Segment
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX, Shard, idf, remove_stale, write_shard
 from chatbot.retrieve.store import ChunkStore
@@ -151,9 +152,9 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
     (folder / f"{variant.stem}.meta.json").write_text(json.dumps(variant.meta, ensure_ascii=False), encoding="utf-8")
     ingest([folder], settings, progress=False, embedder=embedder)
     retriever = Retriever(settings, embedder)
-    touched: list[int] = []
-    real = Shard.postings
-    monkeypatch.setattr(Shard, "postings", lambda self, hashes: touched.append(id(self)) or real(self, hashes))
+    touched: list[str] = []
+    real = Segment.postings
+    monkeypatch.setattr(Segment, "postings", lambda self, hashes: touched.extend(self.shards) or real(self, hashes))
     try:
         state = retriever._state
         assert len(state.lexical.shards) == 2 and len(state.sources) == 2
@@ -164,10 +165,10 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
         assert state.shards_for(where) == [state.sources.index(other)]
         passages = retriever.search(question, 5, where=where)
         assert passages and {p.source for p in passages} == {other}
-        assert set(touched) == {id(state.lexical.shards[state.sources.index(other)])}
+        assert set(touched) == {state.lexical.names[state.sources.index(other)]}
         touched.clear()
         unrouted = retriever.search("地区生产总值预期增长多少？", 10)
-        assert set(touched) == {id(s) for s in state.lexical.shards}  # unrouted: every shard
+        assert set(touched) == set(state.lexical.names) and None not in touched  # unrouted: every shard
         assert {p.source for p in unrouted} == {REPORT, other}  # same wording: both reports answer
         with ChunkStore(settings) as store:
             assert {e["lexical"] for e in store.read_manifest().values()} == {

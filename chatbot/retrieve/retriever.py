@@ -26,6 +26,8 @@ from chatbot.question.routing import stored_city_names
 from chatbot.reports import base_year
 from chatbot.retrieve.bilingual import english_expansions
 from chatbot.retrieve.embedders import Embedder
+from chatbot.retrieve.segments import SUFFIX as SEGMENT_SUFFIX
+from chatbot.retrieve.segments import Segment, list_segments
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, ids_digest
@@ -135,6 +137,7 @@ class Retriever:
         self._collection = None
         self._state = _Snapshot()
         self._shards: dict[str, Shard] = {}  # opened shard files by name, kept across versions
+        self._segments: dict[str, Segment] = {}  # opened segment files by name
         self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
         self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
@@ -161,13 +164,16 @@ class Retriever:
                     "(a NAME.meta.json beside each report gives its title, city and year)."
                 )
             shards = {source: self._shard(source, entry) for source, entry in manifest.items()}
-            self._shards = {name: shard for name, shard in self._shards.items() if any(shard is s for s in shards.values())}
+            names = [entry.get("lexical") if self._shards.get(entry.get("lexical")) is shards[source] else None
+                     for source, entry in manifest.items()]
+            live = {id(shard) for shard in shards.values()}
+            self._shards = {name: shard for name, shard in self._shards.items() if id(shard) in live}
             documents = {source: entry["meta"] for source, entry in manifest.items()}
             self._state = _Snapshot(
                 version=version,
                 ids=tuple(ids),
                 pos={cid: i for i, cid in enumerate(ids)},
-                lexical=ShardedIndex(list(shards.values())),
+                lexical=ShardedIndex(list(shards.values()), names, self._open_segments()),
                 sources=tuple(shards),
                 documents=documents,
                 subjects=subject_pattern(documents),
@@ -175,6 +181,23 @@ class Retriever:
             self._chunk_cache.clear()
             self._vector_cache.clear()
             logger.info("retriever loaded %s chunks from %s documents", len(ids), len(manifest))
+
+    def _open_segments(self) -> list[Segment]:
+        """The lexical folder's segments (segments.py), opened once each; one that cannot be
+        read is skipped (its shards are then scored one by one: same answers, slower)."""
+        folder = self.settings.lexical_path
+        opened = {}
+        for name in list_segments(folder):
+            segment = self._segments.get(name)
+            if segment is None:
+                try:
+                    segment = Segment.open(folder / f"{name}{SEGMENT_SUFFIX}")
+                except (OSError, ValueError) as exc:
+                    logger.warning("skipping the lexical segment %s: %s", name, exc)
+                    continue
+            opened[name] = segment
+        self._segments = opened
+        return list(opened.values())
 
     def _shard(self, source: str, entry: dict) -> Shard:
         """The report's persisted shard (memory-mapped), or, if this replica cannot read it
