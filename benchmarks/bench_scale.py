@@ -173,8 +173,10 @@ def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int
     chunks: Chroma's per-call cost, not the work per chunk, made 109-chunk upserts slow
     (115 records/s against 283 in batches of 1,090; the build's only bottleneck).
     """
+    from chatbot.retrieve.segments import compact
     from chatbot.retrieve.shards import write_shard
     from chatbot.retrieve.store import ChunkStore
+    from chatbot.retrieve.vectors import write_vectors
 
     store = ChunkStore(settings)
     col = store.collection(embedder.id, 384, create=True)
@@ -197,7 +199,13 @@ def clone_chunks(settings, embedder, target: int, clone_start: int) -> tuple[int
                        embeddings=vectors[j : j + limit])
         shards = {source: write_shard(settings.lexical_path, ids, [m["terms"].split() for m in metas])  # as ingest does
                   for source, _, ids, _, metas, _ in pending}
-        store.write_manifests({source: (ids, meta) for source, meta, ids, _, _, _ in pending}, shards)
+        start = 0
+        files = {}
+        for source, _, ids, _, _, _ in pending:
+            files[source] = write_vectors(settings.lexical_path, ids, vectors[start : start + len(ids)], embedder.id)
+            start += len(ids)
+        store.write_manifests({source: (ids, meta) for source, meta, ids, _, _, _ in pending}, shards, files)
+        compact(settings.lexical_path, [e["lexical"] for e in store.read_manifest().values() if e.get("lexical")])
         pending.clear()
 
     while have + written < target:
@@ -522,6 +530,35 @@ def build_store(settings, size: int, args, work: Path, embedders) -> str:
     return path
 
 
+def upgrade_store(settings, embedder_id: str) -> None:
+    """A kept store built before vector files and segments: write them as re-ingesting it would
+    (each report's vectors read back from Chroma, its manifest record naming the file; then the
+    compaction an ingest ends with). Nothing to do on a store built by this version."""
+    from chatbot.retrieve.segments import compact
+    from chatbot.retrieve.store import ChunkStore
+    from chatbot.retrieve.vectors import write_vectors
+
+    with ChunkStore(settings) as store:
+        manifest = store.read_manifest()
+        todo = {source: entry for source, entry in manifest.items() if not entry.get("vectors")}
+        if todo:
+            started = time.perf_counter()
+            col = store.collection(embedder_id, 384, create=False)
+            records, shards, files = {}, {}, {}
+            for source, entry in todo.items():
+                got = col.get(ids=entry["ids"], include=["embeddings"])
+                by_id = dict(zip(got["ids"], got["embeddings"]))
+                files[source] = write_vectors(settings.lexical_path, entry["ids"], [by_id[c] for c in entry["ids"]], embedder_id)
+                records[source], shards[source] = (entry["ids"], entry["meta"]), entry["lexical"]
+            store.write_manifests(records, shards, files)
+            print(f"  vector files for {len(todo)} reports written in {time.perf_counter() - started:.1f} s", flush=True)
+        started = time.perf_counter()
+        written = compact(settings.lexical_path, [e["lexical"] for e in store.read_manifest().values() if e.get("lexical")])
+        if written:
+            print(f"  {len(written)} lexical segments merged in {time.perf_counter() - started:.1f} s", flush=True)
+    release_embedded_chroma()
+
+
 def store_for(root: Path, size: int, sizes: list[int]) -> Path:
     """The kept store of `size` chunks (ROOT/SIZE/data); a new one starts as a copy of the next smaller."""
     data = root / str(size) / "data"
@@ -584,6 +621,7 @@ def main() -> None:
                 path = build_store(settings, size, args, data.parent, embedders)
                 (data / "built").write_text(path)
                 release_embedded_chroma()
+            upgrade_store(settings, bench_query_embedder(settings).id)
             if args.build_only:
                 continue
             server = ChromaServer(data / "chroma")
@@ -610,11 +648,13 @@ def main() -> None:
                     print("  " + json.dumps(row), flush=True)
             finally:
                 server.stop()
+    shutil.rmtree(old_code, ignore_errors=True)
+    if not rows:
+        return
     print_table(rows)
     (out / "bench_scale.json").write_text(json.dumps(rows, indent=1))
     picture = plot(rows, out)
     print(f"wrote {out / 'bench_scale.json'}" + (f" and {picture}" if picture else ""))
-    shutil.rmtree(old_code, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from chatbot.retrieve.segments import Segment
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX, Shard, idf, remove_stale, write_shard
 from chatbot.retrieve.store import ChunkStore
+from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
+from chatbot.retrieve.vectors import open_vectors
 from chatbot.settings import Settings
 from ingest.loaders import load
 from ingest.pipeline import ingest, prepare_chunks
@@ -119,7 +121,11 @@ def test_a_new_version_reaches_a_running_replica_and_the_old_file_goes_once_stal
         files = {p.name for p in settings.lexical_path.iterdir()}
         assert {f"{first}{SUFFIX}", f"{second}{SUFFIX}"} <= files  # the old one stays for readers switching now
         assert remove_stale(settings.lexical_path, {second}, older_than=0) == 1
-        assert {p.name for p in settings.lexical_path.iterdir()} == {f"{second}{SUFFIX}"}
+        assert {p.name for p in settings.lexical_path.iterdir() if p.name.endswith(SUFFIX)} == {f"{second}{SUFFIX}"}
+        vectors = retriever.store.read_manifest()[REPORT]["vectors"]  # the report's vector file: the same life
+        assert len(list(settings.lexical_path.glob(f"*{VECTOR_SUFFIX}"))) == 2
+        assert remove_stale(settings.lexical_path, {vectors}, older_than=0, suffix=VECTOR_SUFFIX) == 1
+        assert {p.name for p in settings.lexical_path.glob(f"*{VECTOR_SUFFIX}")} == {f"{vectors}{VECTOR_SUFFIX}"}
     finally:
         retriever.store.close()
 
@@ -172,7 +178,55 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
         assert {p.source for p in unrouted} == {REPORT, other}  # same wording: both reports answer
         with ChunkStore(settings) as store:
             assert {e["lexical"] for e in store.read_manifest().values()} == {
-                p.name[: -len(SUFFIX)] for p in settings.lexical_path.iterdir()
+                p.name[: -len(SUFFIX)] for p in settings.lexical_path.glob(f"*{SUFFIX}")
             }
     finally:
         retriever.store.close()
+
+
+def test_a_routed_question_reads_the_reports_vector_file_with_the_same_answer(store_copy, tmp_path, embedder, monkeypatch, caplog):
+    """The routed exact scan reads the vector file ingest wrote (chatbot/retrieve/vectors.py);
+    without it (an older store) the vectors come from Chroma, and the passages and scores agree."""
+    settings = Settings()
+    folder = tmp_path / "variant"
+    folder.mkdir()
+    meta = json.loads(SEED.with_name(SEED.stem + ".meta.json").read_text(encoding="utf-8"))
+    variant = make_variants.make_variant(SEED.read_text(encoding="utf-8"), meta, "湘西州", 2023, seed=3)
+    (folder / f"{variant.stem}.txt").write_text(variant.text, encoding="utf-8")
+    (folder / f"{variant.stem}.meta.json").write_text(json.dumps(variant.meta, ensure_ascii=False), encoding="utf-8")
+    ingest([folder], settings, progress=False, embedder=embedder)
+    question = "湘西州2023年旅游工作有什么安排？"
+    with ChunkStore(settings) as store:
+        manifest = store.read_manifest()
+        col = store.collection(embedder.id, 384, create=False)
+        for entry in manifest.values():  # the file holds exactly what Chroma holds, in manifest order
+            matrix = open_vectors(settings.lexical_path / f"{entry['vectors']}{VECTOR_SUFFIX}", entry["ids"], embedder.id)
+            stored = store.get_chunks(col, entry["ids"], embeddings=True)
+            assert isinstance(matrix.base, np.memmap) or isinstance(matrix.base.base, np.memmap)
+            assert np.array_equal(matrix, np.asarray([stored[c]["embedding"] for c in entry["ids"]], dtype=np.float32))
+        with pytest.raises(ValueError, match="other chunks"):
+            open_vectors(settings.lexical_path / f"{entry['vectors']}{VECTOR_SUFFIX}", entry["ids"][1:], embedder.id)
+    results = []
+    for with_file in (True, False):
+        if not with_file:
+            for path in settings.lexical_path.glob(f"*{VECTOR_SUFFIX}"):
+                path.unlink()
+        retriever = Retriever(settings, embedder)
+        fetched: list[int] = []
+        real_get = retriever._collection.get
+
+        def counting_get(*args, real_get=real_get, fetched=fetched, **kwargs):
+            if "embeddings" in (kwargs.get("include") or []):
+                fetched.append(len(kwargs.get("ids") or []))
+            return real_get(*args, **kwargs)
+
+        monkeypatch.setattr(retriever._collection, "get", counting_get)
+        try:
+            passages = retriever.search(question, 5, where=route(question, retriever.documents))
+            results.append([(p.chunk_id, p.score, p.signals) for p in passages])
+            assert passages and {p.city for p in passages} == {"湘西州"}
+            assert (sum(fetched) == 0) == with_file, fetched
+        finally:
+            retriever.store.close()
+    assert results[0] == results[1]
+    assert "cannot use the vector file" in caplog.text

@@ -32,6 +32,8 @@ from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, ids_digest
 from chatbot.retrieve.store import ChunkStore
+from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
+from chatbot.retrieve.vectors import open_vectors
 from chatbot.segmentation import tokenize
 from chatbot.settings import Settings
 from chatbot.types import Passage
@@ -104,6 +106,7 @@ class _Snapshot:
     pos: dict[str, int] = field(default_factory=dict)
     lexical: ShardedIndex = field(default_factory=lambda: ShardedIndex([]))
     sources: tuple[str, ...] = ()  # shard order: the manifest's
+    vectors: tuple[str | None, ...] = ()  # each report's vector file (vectors.py), in shard order
     documents: dict[str, dict] = field(default_factory=dict)
     subjects: re.Pattern | None = None  # the reports' city names, see build_query
 
@@ -138,6 +141,7 @@ class Retriever:
         self._state = _Snapshot()
         self._shards: dict[str, Shard] = {}  # opened shard files by name, kept across versions
         self._segments: dict[str, Segment] = {}  # opened segment files by name
+        self._vector_files: dict[str, np.ndarray | None] = {}  # vector files by name (memory-mapped; None: unusable)
         self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
         self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
@@ -175,11 +179,14 @@ class Retriever:
                 pos={cid: i for i, cid in enumerate(ids)},
                 lexical=ShardedIndex(list(shards.values()), names, self._open_segments()),
                 sources=tuple(shards),
+                vectors=tuple(entry.get("vectors") for entry in manifest.values()),
                 documents=documents,
                 subjects=subject_pattern(documents),
             )
             self._chunk_cache.clear()
             self._vector_cache.clear()
+            named = set(self._state.vectors)
+            self._vector_files = {name: m for name, m in self._vector_files.items() if name in named}
             logger.info("retriever loaded %s chunks from %s documents", len(ids), len(manifest))
 
     def _open_segments(self) -> list[Segment]:
@@ -334,24 +341,47 @@ class Retriever:
         return out
 
     def _exact_dense_scores(self, state: _Snapshot, vector: list[float], selected: list[int]) -> dict[str, float]:
-        """Cosine similarity against every vector of the routed reports, fetched by id.
+        """Cosine similarity against every vector of the routed reports.
 
         Chroma's HNSW search with a metadata filter costs ~300 ms p95 at 100k chunks (it scans
-        the metadata first; benchmarks/bench_scale.py); a few hundred vectors by id and one
-        matrix product cost a few ms, and the search is exact.
+        the metadata first; benchmarks/bench_scale.py); one matrix product over a few hundred
+        vectors costs a few ms, and the search is exact. The vectors come from the report's
+        memory-mapped vector file (vectors.py), else from Chroma by id.
         """
-        ids = [state.ids[p] for s in selected for p in range(state.lexical.offsets[s], state.lexical.offsets[s + 1])]
-        if not ids:
-            return {}
-        vectors = self._vectors(ids)
-        present = [cid for cid in ids if cid in vectors]
+        present, parts = [], []
+        for s in selected:
+            ids = list(state.ids[state.lexical.offsets[s] : state.lexical.offsets[s + 1]])
+            matrix = self._vector_file(state.vectors[s] if s < len(state.vectors) else None, ids)
+            if matrix is None:
+                fetched = self._vectors(ids)
+                ids = [cid for cid in ids if cid in fetched]
+                matrix = np.asarray([fetched[cid] for cid in ids], dtype=np.float32).reshape(len(ids), -1)
+            present += ids
+            parts.append(matrix)
         if not present:
             return {}
-        matrix = np.asarray([vectors[cid] for cid in present], dtype=np.float64)
+        matrix = np.concatenate(parts).astype(np.float64) if len(parts) > 1 else np.asarray(parts[0], dtype=np.float64)
         q = np.asarray(vector, dtype=np.float64)
         cosine = matrix @ q / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(q), 1e-12)
         top = np.argsort(-cosine, kind="stable")[: CANDIDATES + 10]
         return {present[i]: float(cosine[i]) for i in top}
+
+    def _vector_file(self, name: str | None, ids: list[str]) -> np.ndarray | None:
+        """The report's vectors from its file, or None (no file named, or unreadable: Chroma then)."""
+        if not name:
+            return None
+        with self._lock:
+            if name in self._vector_files:
+                return self._vector_files[name]
+        path = self.settings.lexical_path / f"{name}{VECTOR_SUFFIX}"
+        try:
+            matrix = open_vectors(path, ids, self.embedder.id)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("cannot use the vector file %s (%s); fetching the vectors from the store", path, exc)
+            matrix = None
+        with self._lock:
+            self._vector_files[name] = matrix  # a failure too: warned once, not at every question
+        return matrix
 
     def _vectors(self, ids: list[str]) -> dict[str, list[float]]:
         """Stored vectors by chunk id, through a small cache (a routed report is asked again)."""

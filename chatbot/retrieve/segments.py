@@ -67,7 +67,7 @@ class Segment:
 
     @classmethod
     def open(cls, path: Path) -> Segment:
-        header, arrays = open_arrays(path, MAGIC)
+        header, arrays = open_arrays(path, MAGIC, "lexical segment")
         return cls(name=path.name[: -len(SUFFIX)], shards=list(header["shards"]), **arrays)
 
     @classmethod
@@ -174,7 +174,7 @@ def _headers(folder: Path) -> dict[str, list[str]]:
     out = {}
     for name in list_segments(folder):
         try:
-            out[name] = list(read_header(folder / f"{name}{SUFFIX}", MAGIC)[0]["shards"])
+            out[name] = list(read_header(folder / f"{name}{SUFFIX}", MAGIC, "lexical segment")[0]["shards"])
         except (OSError, ValueError, KeyError):
             logger.warning("ignoring the unreadable lexical segment %s", name)
     return out

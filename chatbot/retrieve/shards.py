@@ -127,20 +127,20 @@ def write_arrays(final: Path, magic: bytes, header: dict, arrays: dict[str, np.n
     _fsync_dir(folder)
 
 
-def read_header(path: Path, magic: bytes) -> tuple[dict, int]:
+def read_header(path: Path, magic: bytes, kind: str = "lexical shard") -> tuple[dict, int]:
     """The JSON header of a file `write_arrays` wrote, and where its arrays start (reads only the head)."""
     with open(path, "rb") as handle:
         head = handle.read(16)
         if len(head) < 16 or head[:8] != magic:
-            raise ValueError(f"{path} is not a {'lexical shard' if magic == MAGIC else 'lexical segment'}")
+            raise ValueError(f"{path} is not a {kind}")
         size = int.from_bytes(head[8:16], "little")
         header = json.loads(handle.read(size))
     return header, -(-(16 + size) // _ALIGN) * _ALIGN
 
 
-def open_arrays(path: Path, magic: bytes) -> tuple[dict, dict[str, np.ndarray]]:
+def open_arrays(path: Path, magic: bytes, kind: str = "lexical shard") -> tuple[dict, dict[str, np.ndarray]]:
     """The header and the memory-mapped arrays of a file `write_arrays` wrote."""
-    header, start = read_header(path, magic)
+    header, start = read_header(path, magic, kind)
     raw = np.memmap(path, dtype=np.uint8, mode="r")
     arrays = {
         key: np.frombuffer(raw, dtype=np.dtype(dtype), count=count, offset=start + offset)
@@ -196,7 +196,7 @@ def idf(n_docs: int | np.ndarray, df: int | np.ndarray) -> np.ndarray:
     return np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
-def retire(folder: Path, names: set[str]) -> None:
+def retire(folder: Path, names: set[str], suffix: str = SUFFIX) -> None:
     """Start the grace period of shards the manifest has just stopped naming.
 
     A shard's file may be far older than STALE_SECONDS while replicas still read it; what counts
@@ -204,21 +204,22 @@ def retire(folder: Path, names: set[str]) -> None:
     keeps it for replicas that read the previous manifest and are opening it right now."""
     for name in names:
         try:
-            os.utime(folder / f"{name}{SUFFIX}")
+            os.utime(folder / f"{name}{suffix}")
         except FileNotFoundError:
             continue
 
 
-def remove_stale(folder: Path, keep: set[str], older_than: float = STALE_SECONDS) -> int:
-    """Delete shard files no manifest record names and leftovers of killed writes, once old enough
-    that no replica can still be switching to them. Open memory maps stay valid after the unlink."""
+def remove_stale(folder: Path, keep: set[str], older_than: float = STALE_SECONDS, suffix: str = SUFFIX) -> int:
+    """Delete shard files (or other per-report files: `suffix`) no manifest record names and leftovers
+    of killed writes, once old enough that no replica can still be switching to them. Open memory
+    maps stay valid after the unlink."""
     if not folder.is_dir():
         return 0
     removed, now = 0, time.time()
     for path in folder.iterdir():
-        if path.name.endswith(SUFFIX) and path.name[: -len(SUFFIX)] in keep:
+        if path.name.endswith(suffix) and path.name[: -len(suffix)] in keep:
             continue
-        if not (path.name.endswith(SUFFIX) or path.name.startswith(".tmp-")):
+        if not (path.name.endswith(suffix) or path.name.startswith(".tmp-")):
             continue
         try:
             if now - path.stat().st_mtime >= older_than:
