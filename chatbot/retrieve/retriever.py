@@ -109,23 +109,47 @@ class _Snapshot:
     vectors: tuple[str | None, ...] = ()  # each report's vector file (vectors.py), in shard order
     documents: dict[str, dict] = field(default_factory=dict)
     subjects: re.Pattern | None = None  # the reports' city names, see build_query
+    _fields: dict[str, dict[object, set[int]] | None] = field(default_factory=dict)  # see shards_for
 
     def shards_for(self, where: dict | None) -> list[int] | None:
         """The shards a filter on report fields (city, year, source ...) keeps; None: every shard.
 
         A key that is not a report field cannot be decided per report: None, and the caller
-        filters chunk by chunk.
+        filters chunk by chunk. Looked up in a per-field index built once per snapshot
+        (scanning every report's fields cost ~5 ms a question at 900 reports).
         """
         if not where:
             return None
-        keep = []
-        for n, source in enumerate(self.sources):
-            meta = dict(self.documents.get(source, {}), source=source)
-            if any(key not in meta for key in where):
+        keep: set[int] | None = None
+        for key, value in where.items():
+            index = self._field_index(key)
+            if index is None:
                 return None
-            if all(meta[key] == value for key, value in where.items()):
-                keep.append(n)
-        return keep
+            found = index.get(_hashable(value), set())
+            keep = found if keep is None else keep & found
+        return sorted(keep or ())
+
+    def _field_index(self, key: str) -> dict[object, set[int]] | None:
+        """value -> shards whose report has it, for one field; None if some report lacks the field."""
+        if key not in self._fields:
+            index: dict[object, set[int]] | None = {}
+            for n, source in enumerate(self.sources):
+                meta = dict(self.documents.get(source, {}), source=source)
+                if key not in meta:
+                    index = None
+                    break
+                index.setdefault(_hashable(meta[key]), set()).add(n)
+            self._fields[key] = index
+        return self._fields[key]
+
+
+def _hashable(value: object) -> object:
+    """A field value as a dict key that compares as `==` did (1 == 1.0 == True stay equal)."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 class Retriever:
