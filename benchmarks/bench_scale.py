@@ -585,6 +585,8 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="build (or grow) the stores, measure nothing")
     parser.add_argument("--old-upto", type=int, default=150_000, help="skip the old design above this many chunks (~8 GB at 300k)")
     parser.add_argument("--no-ingest", action="store_true", help="skip the one-report ingest measurement")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the rows of --out's bench_scale.json for sizes this run does not measure (sizes run one at a time)")
     parser.add_argument("--replica", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--started", default="0", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -637,7 +639,7 @@ def main() -> None:
                     if design == "old" and chunks > args.old_upto:
                         print(f"  (old design skipped above {args.old_upto} chunks: it reads every chunk into memory, ~27 KB each)")
                         continue
-                    row = {"chunks": chunks, "reports": len(manifest), "design": design}
+                    row = {"size": size, "chunks": chunks, "reports": len(manifest), "design": design}
                     row.update(measure_replica(design, data, server.port, old_code, args.queries, args.timeout))
                     if not args.no_ingest:
                         embedders = embedders or make_embedders(settings)
@@ -651,6 +653,11 @@ def main() -> None:
     shutil.rmtree(old_code, ignore_errors=True)
     if not rows:
         return
+    previous = out / "bench_scale.json"
+    if args.merge and previous.exists():
+        measured = {size for size in sizes}
+        kept = [r for r in json.loads(previous.read_text()) if r.get("size", r["chunks"]) not in measured]
+        rows = sorted(kept + rows, key=lambda r: (r["chunks"], r["design"] != "old"))
     print_table(rows)
     (out / "bench_scale.json").write_text(json.dumps(rows, indent=1))
     picture = plot(rows, out)

@@ -147,9 +147,8 @@ def test_a_replica_without_the_shard_file_builds_it_from_the_store(store_copy, e
         without.store.close()
 
 
-def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, monkeypatch):
-    """Two reports (the seed and 湘西州 2023, same wording, other figures)."""
-    settings = Settings()
+def ingest_variant(settings: Settings, tmp_path, embedder) -> None:
+    """A second report beside the seed: 湘西州 2023, the same wording with other figures."""
     folder = tmp_path / "variant"
     folder.mkdir()
     meta = json.loads(SEED.with_name(SEED.stem + ".meta.json").read_text(encoding="utf-8"))
@@ -157,6 +156,12 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
     (folder / f"{variant.stem}.txt").write_text(variant.text, encoding="utf-8")
     (folder / f"{variant.stem}.meta.json").write_text(json.dumps(variant.meta, ensure_ascii=False), encoding="utf-8")
     ingest([folder], settings, progress=False, embedder=embedder)
+
+
+def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, monkeypatch):
+    """Two reports (the seed and 湘西州 2023, same wording, other figures)."""
+    settings = Settings()
+    ingest_variant(settings, tmp_path, embedder)
     retriever = Retriever(settings, embedder)
     touched: list[str] = []
     real = Segment.postings
@@ -188,13 +193,7 @@ def test_a_routed_question_reads_the_reports_vector_file_with_the_same_answer(st
     """The routed exact scan reads the vector file ingest wrote (chatbot/retrieve/vectors.py);
     without it (an older store) the vectors come from Chroma, and the passages and scores agree."""
     settings = Settings()
-    folder = tmp_path / "variant"
-    folder.mkdir()
-    meta = json.loads(SEED.with_name(SEED.stem + ".meta.json").read_text(encoding="utf-8"))
-    variant = make_variants.make_variant(SEED.read_text(encoding="utf-8"), meta, "湘西州", 2023, seed=3)
-    (folder / f"{variant.stem}.txt").write_text(variant.text, encoding="utf-8")
-    (folder / f"{variant.stem}.meta.json").write_text(json.dumps(variant.meta, ensure_ascii=False), encoding="utf-8")
-    ingest([folder], settings, progress=False, embedder=embedder)
+    ingest_variant(settings, tmp_path, embedder)
     question = "湘西州2023年旅游工作有什么安排？"
     with ChunkStore(settings) as store:
         manifest = store.read_manifest()
