@@ -41,8 +41,11 @@ from chatbot.question.query import load_lexicon, passage_terms
 from chatbot.report_figures.extract import extract
 from chatbot.report_figures.table import METADATA_KEY, stored_figures
 from chatbot.retrieve.embedders import Embedder, get_embedder
+from chatbot.retrieve.segments import compact, remove_unused
 from chatbot.retrieve.shards import remove_stale, retire, write_shard
 from chatbot.retrieve.store import ChunkStore, ingest_lock
+from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
+from chatbot.retrieve.vectors import write_vectors
 from chatbot.safetext import escape_controls
 from chatbot.settings import Settings
 from ingest.chunking import Chunk, build_chunks
@@ -187,8 +190,9 @@ def _write(col, batch: list[Chunk], vectors: list, *, replace: bool = False) -> 
     col.upsert(ids=ids, documents=[c.text for c in batch], metadatas=[c.meta for c in batch], embeddings=vectors)
 
 
-def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, bar) -> tuple[int, int]:
-    """Make every chunk present, equal and searchable; returns (embedded, rewritten without embedding)."""
+def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, bar) -> tuple[int, int, dict]:
+    """Make every chunk present, equal and searchable; returns (embedded, rewritten without embedding,
+    the chunks as read back from the store, vectors included)."""
     ids = [c.id for c in chunks]
     stored = store.get_chunks(col, ids, embeddings=True)
     todo = [c for c in chunks if not _healthy(stored.get(c.id), c, dim)]
@@ -217,12 +221,12 @@ def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedd
         broken = {c.id for c in chunks} - {c.id for c in healthy}
         unfound = _unsearchable(col, [c.id for c in healthy], [list(stored[c.id]["embedding"]) for c in healthy])
         if not broken and not unfound:
-            return embedded, len(refit)
+            return embedded, len(refit), stored
         if not broken and attempt > 0:
             # Rewritten and still not returned by their own vector: with many near-identical
             # passages the approximate (HNSW) search can miss a record that is stored correctly.
             logger.warning("%s chunks are stored but not found by their own vector (approximate index)", len(unfound))
-            return embedded, len(refit)
+            return embedded, len(refit), stored
         logger.warning("%s chunks are damaged in the store; writing them again", len(broken | unfound))
         fresh = [c for c in chunks if c.id in broken | unfound]
     raise StoreError(
@@ -244,7 +248,7 @@ def _with_stored_metadata(col, store: ChunkStore, chunks: list[Chunk]) -> tuple[
     return out, sum(a is not b for a, b in zip(out, chunks))
 
 
-def _sync(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, label: str, progress: bool) -> tuple[int, int]:
+def _sync(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedder, dim: int, label: str, progress: bool) -> tuple[int, int, dict]:
     bar = tqdm(total=0, desc=label[:40], unit="chunk", disable=not progress, leave=False)
     try:
         return _sync_document(col, store, chunks, embedder, dim, bar)
@@ -306,6 +310,7 @@ def ingest(
         renamed = _check_identities(prepared, store.read_manifest(), replace=replace, summary=summary)
         records: dict[str, tuple[list[str], dict]] = {}
         deferred: list[list[Chunk]] = []
+        vectors: dict[str, list] = {}  # each document's vectors as Chroma holds them, for its vector file
         for n, (doc, chunks) in enumerate(prepared, start=1):
             _checkpoint(f"document {n}")
             # Pass 1: new text is embedded, stored and verified under ids no reader knows yet.
@@ -313,7 +318,8 @@ def ingest(
             as_stored, pending = _with_stored_metadata(col, store, chunks)
             if pending:
                 deferred.append(chunks)
-            embedded, _ = _sync(col, store, as_stored, embedder, dim, doc.source, progress)
+            embedded, _, stored = _sync(col, store, as_stored, embedder, dim, doc.source, progress)
+            vectors[doc.source] = [stored[c.id]["embedding"] for c in chunks]
             doc_meta = {k: v for k, v in doc.meta.items() if isinstance(v, (str, int, float, bool))}
             doc_meta.update(path=str(doc.path.resolve()), title=doc.title, chunks=len(chunks))
             records[doc.source] = ([c.id for c in chunks], doc_meta)
@@ -326,7 +332,7 @@ def ingest(
         # Pass 2: metadata-only changes are written in place (readers see these records), so only
         # once every document's new text is safely stored: no embedding runs after the first one.
         for chunks in deferred:
-            embedded, refitted = _sync(col, store, chunks, embedder, dim, chunks[0].source, progress)
+            embedded, refitted, _ = _sync(col, store, chunks, embedder, dim, chunks[0].source, progress)
             summary.embedded += embedded
             summary.refitted += refitted
         # The lexical shards, complete on disk before the manifest names them (chatbot/retrieve/shards.py).
@@ -337,10 +343,20 @@ def ingest(
                 settings.lexical_path, [c.id for c in chunks], [c.meta["terms"].split() for c in chunks],
                 before_rename=lambda: _checkpoint("lexical rename"),
             )
+        # The vector files, for routed questions' exact dense scan (chatbot/retrieve/vectors.py).
+        vector_files: dict[str, str] = {}
+        for n, (doc, chunks) in enumerate(prepared, start=1):
+            _checkpoint(f"vectors {n}")
+            vector_files[doc.source] = write_vectors(
+                settings.lexical_path, [c.id for c in chunks], vectors[doc.source], embedder.id,
+                before_rename=lambda: _checkpoint("vectors rename"),
+            )
         # The switch: readers move from the previous complete state to this one at once.
-        previous_shards = {entry.get("lexical") for entry in store.read_manifest().values()} - {None}
+        previous = store.read_manifest().values()
+        previous_shards = {entry.get("lexical") for entry in previous} - {None}
+        previous_vectors = {entry.get("vectors") for entry in previous} - {None}
         _checkpoint("manifest")
-        store.write_manifests(records, shards)
+        store.write_manifests(records, shards, vector_files)
         gone = [old for old in renamed if old not in records]
         if gone:
             store.remove_from_manifest(*gone)
@@ -352,10 +368,17 @@ def ingest(
                 col.delete(ids=stale)
                 summary.deleted += len(stale)
                 logger.info("deleted %s stale chunks of %s", len(stale), source)
-        named = {entry.get("lexical") for entry in store.read_manifest().values()} - {None}
+        current = store.read_manifest().values()
+        live = [entry["lexical"] for entry in current if entry.get("lexical")]
+        named, named_vectors = set(live), {entry.get("vectors") for entry in current} - {None}
         retire(settings.lexical_path, previous_shards - named)
-        removed = remove_stale(settings.lexical_path, named)
+        retire(settings.lexical_path, previous_vectors - named_vectors, VECTOR_SUFFIX)
+        # Many shards merged into few segments, for questions that search every report (segments.py).
+        _checkpoint("compact")
+        compact(settings.lexical_path, live, before_rename=lambda: _checkpoint("segment rename"))
+        removed = (remove_stale(settings.lexical_path, named) + remove_unused(settings.lexical_path, live)
+                   + remove_stale(settings.lexical_path, named_vectors, suffix=VECTOR_SUFFIX))
         if removed:
-            logger.info("removed %s unused lexical shard files", removed)
+            logger.info("removed %s unused lexical shard and segment files", removed)
     summary.seconds = time.perf_counter() - started
     return summary

@@ -37,6 +37,8 @@ from chatbot.retrieve.embedders import get_embedder
 from chatbot.retrieve.retriever import Retriever
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, ids_digest
+from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
+from chatbot.retrieve.vectors import open_vectors
 from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
 from ingest.loaders import discover, load
@@ -131,9 +133,13 @@ def check_readable(settings: Settings) -> dict[str, list[str]]:
         for cid in ids:
             vector = got[cid]["embedding"]
             assert vector is not None and len(vector) == DIM and all(math.isfinite(float(x)) for x in vector)
-        for source, entry in manifest.items():  # the lexical shard each record names is there, whole
+        for source, entry in manifest.items():  # the lexical shard and vector file each record names are there, whole
             shard = Shard.open(settings.lexical_path / f"{entry['lexical']}{SHARD_SUFFIX}")
             assert shard.n_docs == len(entry["ids"]) and shard.ids_sha == ids_digest(entry["ids"]), source
+            if "vectors" in entry:  # absent in a store written before vector files
+                matrix = open_vectors(settings.lexical_path / f"{entry['vectors']}{VECTOR_SUFFIX}", entry["ids"], col.metadata["embedder"])
+                # Chroma re-normalises stored vectors for cosine, so a later read may differ in the last bit
+                assert np.allclose(matrix, np.asarray([got[c]["embedding"] for c in entry["ids"]]), rtol=0, atol=1e-6), source
         return {source: entry["ids"] for source, entry in manifest.items()}
 
 
@@ -257,18 +263,22 @@ def test_modified_report_killed_during_upsert_before_and_during_delete(store_cop
     check_exhaustively(settings, seeds, embedder)
 
 
-def test_killed_while_writing_the_lexical_shard_leaves_no_half_index_visible(store_copy, tmp_path, embedder):
-    """9. Killed once the new report's shard is written to its temporary file, before the rename:
-    readers keep the old report and its old shard; the re-run writes the shard and switches."""
+@pytest.mark.parametrize("checkpoint", ["lexical rename", "vectors rename"])
+def test_killed_while_writing_the_lexical_shard_leaves_no_half_index_visible(store_copy, tmp_path, embedder, checkpoint):
+    """9. Killed once the new report's shard (or its vector file) is written to its temporary file,
+    before the rename: readers keep the old report and its old files; the re-run writes them and switches."""
     settings = Settings()
     original = check_readable(settings)[REPORT]
     before = {p.name for p in settings.lexical_path.iterdir()}
     seeds = modified_seeds(tmp_path)
-    run = Ingest(seeds, delay="lexical rename=120", args=("--replace",))
-    run.wait_for("lexical rename")
+    run = Ingest(seeds, delay=f"{checkpoint}=120", args=("--replace",))
+    run.wait_for(checkpoint)
     run.kill()
     leftovers = {p.name for p in settings.lexical_path.iterdir()} - before
-    assert leftovers and all(name.startswith(".tmp-") for name in leftovers), leftovers  # only the temporary file
+    # the temporary file; killed at the vector file, the new shard is there too, but nothing names it
+    expected = {"lexical rename": set(), "vectors rename": {"bm25"}}[checkpoint]
+    assert {n.rsplit(".", 1)[-1] for n in leftovers if not n.startswith(".tmp-")} == expected, leftovers
+    assert any(n.startswith(".tmp-") for n in leftovers), leftovers
     assert check_readable(settings)[REPORT] == original
     retriever = Retriever(settings, embedder)
     try:
@@ -279,8 +289,8 @@ def test_killed_while_writing_the_lexical_shard_leaves_no_half_index_visible(sto
     out = run_ingest(seeds, ("--replace",))
     assert "(0 embedded" in out, out
     check_exhaustively(settings, seeds, embedder)
-    new = {p.name for p in settings.lexical_path.iterdir()} - before - leftovers
-    assert len(new) == 1 and not new.pop().startswith(".tmp-")
+    new = {p.name for p in settings.lexical_path.iterdir() if not p.name.startswith(".tmp-")} - before
+    assert sorted(name.rsplit(".", 1)[-1] for name in new) == ["bm25", "vec"], new
     assert leftovers <= {p.name for p in settings.lexical_path.iterdir()}  # removed only once stale (10 min)
 
 

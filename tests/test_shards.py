@@ -17,9 +17,12 @@ import pytest
 from chatbot.question.routing import route
 from chatbot.retrieve.embedders import get_embedder
 from chatbot.retrieve.retriever import Retriever, build_query
+from chatbot.retrieve.segments import Segment
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX, Shard, idf, remove_stale, write_shard
 from chatbot.retrieve.store import ChunkStore
+from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
+from chatbot.retrieve.vectors import open_vectors
 from chatbot.settings import Settings
 from ingest.loaders import load
 from ingest.pipeline import ingest, prepare_chunks
@@ -118,7 +121,11 @@ def test_a_new_version_reaches_a_running_replica_and_the_old_file_goes_once_stal
         files = {p.name for p in settings.lexical_path.iterdir()}
         assert {f"{first}{SUFFIX}", f"{second}{SUFFIX}"} <= files  # the old one stays for readers switching now
         assert remove_stale(settings.lexical_path, {second}, older_than=0) == 1
-        assert {p.name for p in settings.lexical_path.iterdir()} == {f"{second}{SUFFIX}"}
+        assert {p.name for p in settings.lexical_path.iterdir() if p.name.endswith(SUFFIX)} == {f"{second}{SUFFIX}"}
+        vectors = retriever.store.read_manifest()[REPORT]["vectors"]  # the report's vector file: the same life
+        assert len(list(settings.lexical_path.glob(f"*{VECTOR_SUFFIX}"))) == 2
+        assert remove_stale(settings.lexical_path, {vectors}, older_than=0, suffix=VECTOR_SUFFIX) == 1
+        assert {p.name for p in settings.lexical_path.glob(f"*{VECTOR_SUFFIX}")} == {f"{vectors}{VECTOR_SUFFIX}"}
     finally:
         retriever.store.close()
 
@@ -140,9 +147,8 @@ def test_a_replica_without_the_shard_file_builds_it_from_the_store(store_copy, e
         without.store.close()
 
 
-def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, monkeypatch):
-    """Two reports (the seed and 湘西州 2023, same wording, other figures)."""
-    settings = Settings()
+def ingest_variant(settings: Settings, tmp_path, embedder) -> None:
+    """A second report beside the seed: 湘西州 2023, the same wording with other figures."""
     folder = tmp_path / "variant"
     folder.mkdir()
     meta = json.loads(SEED.with_name(SEED.stem + ".meta.json").read_text(encoding="utf-8"))
@@ -150,10 +156,16 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
     (folder / f"{variant.stem}.txt").write_text(variant.text, encoding="utf-8")
     (folder / f"{variant.stem}.meta.json").write_text(json.dumps(variant.meta, ensure_ascii=False), encoding="utf-8")
     ingest([folder], settings, progress=False, embedder=embedder)
+
+
+def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, monkeypatch):
+    """Two reports (the seed and 湘西州 2023, same wording, other figures)."""
+    settings = Settings()
+    ingest_variant(settings, tmp_path, embedder)
     retriever = Retriever(settings, embedder)
-    touched: list[int] = []
-    real = Shard.postings
-    monkeypatch.setattr(Shard, "postings", lambda self, hashes: touched.append(id(self)) or real(self, hashes))
+    touched: list[str] = []
+    real = Segment.postings
+    monkeypatch.setattr(Segment, "postings", lambda self, hashes: touched.extend(self.shards) or real(self, hashes))
     try:
         state = retriever._state
         assert len(state.lexical.shards) == 2 and len(state.sources) == 2
@@ -164,14 +176,57 @@ def test_a_routed_question_touches_one_shard(store_copy, tmp_path, embedder, mon
         assert state.shards_for(where) == [state.sources.index(other)]
         passages = retriever.search(question, 5, where=where)
         assert passages and {p.source for p in passages} == {other}
-        assert set(touched) == {id(state.lexical.shards[state.sources.index(other)])}
+        assert set(touched) == {state.lexical.names[state.sources.index(other)]}
         touched.clear()
         unrouted = retriever.search("地区生产总值预期增长多少？", 10)
-        assert set(touched) == {id(s) for s in state.lexical.shards}  # unrouted: every shard
+        assert set(touched) == set(state.lexical.names) and None not in touched  # unrouted: every shard
         assert {p.source for p in unrouted} == {REPORT, other}  # same wording: both reports answer
         with ChunkStore(settings) as store:
             assert {e["lexical"] for e in store.read_manifest().values()} == {
-                p.name[: -len(SUFFIX)] for p in settings.lexical_path.iterdir()
+                p.name[: -len(SUFFIX)] for p in settings.lexical_path.glob(f"*{SUFFIX}")
             }
     finally:
         retriever.store.close()
+
+
+def test_a_routed_question_reads_the_reports_vector_file_with_the_same_answer(store_copy, tmp_path, embedder, monkeypatch, caplog):
+    """The routed exact scan reads the vector file ingest wrote (chatbot/retrieve/vectors.py);
+    without it (an older store) the vectors come from Chroma, and the passages and scores agree."""
+    settings = Settings()
+    ingest_variant(settings, tmp_path, embedder)
+    question = "湘西州2023年旅游工作有什么安排？"
+    with ChunkStore(settings) as store:
+        manifest = store.read_manifest()
+        col = store.collection(embedder.id, 384, create=False)
+        for entry in manifest.values():  # the file holds exactly what Chroma holds, in manifest order
+            matrix = open_vectors(settings.lexical_path / f"{entry['vectors']}{VECTOR_SUFFIX}", entry["ids"], embedder.id)
+            stored = store.get_chunks(col, entry["ids"], embeddings=True)
+            assert isinstance(matrix.base, np.memmap) or isinstance(matrix.base.base, np.memmap)
+            # Chroma re-normalises stored vectors for cosine: a later read may differ in the last bit
+            assert np.allclose(matrix, np.asarray([stored[c]["embedding"] for c in entry["ids"]]), rtol=0, atol=1e-6)
+        with pytest.raises(ValueError, match="other chunks"):
+            open_vectors(settings.lexical_path / f"{entry['vectors']}{VECTOR_SUFFIX}", entry["ids"][1:], embedder.id)
+    results = []
+    for with_file in (True, False):
+        if not with_file:
+            for path in settings.lexical_path.glob(f"*{VECTOR_SUFFIX}"):
+                path.unlink()
+        retriever = Retriever(settings, embedder)
+        fetched: list[int] = []
+        real_get = retriever._collection.get
+
+        def counting_get(*args, real_get=real_get, fetched=fetched, **kwargs):
+            if "embeddings" in (kwargs.get("include") or []):
+                fetched.append(len(kwargs.get("ids") or []))
+            return real_get(*args, **kwargs)
+
+        monkeypatch.setattr(retriever._collection, "get", counting_get)
+        try:
+            passages = retriever.search(question, 5, where=route(question, retriever.documents))
+            results.append(([p.chunk_id for p in passages], [p.score for p in passages]))
+            assert passages and {p.city for p in passages} == {"湘西州"}
+            assert (sum(fetched) == 0) == with_file, fetched
+        finally:
+            retriever.store.close()
+    assert results[0][0] == results[1][0] and np.allclose(results[0][1], results[1][1], rtol=0, atol=1e-6)
+    assert "cannot use the vector file" in caplog.text

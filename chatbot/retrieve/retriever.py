@@ -26,10 +26,14 @@ from chatbot.question.routing import stored_city_names
 from chatbot.reports import base_year
 from chatbot.retrieve.bilingual import english_expansions
 from chatbot.retrieve.embedders import Embedder
+from chatbot.retrieve.segments import SUFFIX as SEGMENT_SUFFIX
+from chatbot.retrieve.segments import Segment, list_segments
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, ids_digest
 from chatbot.retrieve.store import ChunkStore
+from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
+from chatbot.retrieve.vectors import open_vectors
 from chatbot.segmentation import tokenize
 from chatbot.settings import Settings
 from chatbot.types import Passage
@@ -44,6 +48,7 @@ CONTEXT_WEIGHT = 0.5  # the previous question's words count half, like expansion
 CANDIDATES = 40
 RRF_K = 60
 REFRESH_SECONDS = 2.0
+STALE_CHECK = 20.0  # a snapshot checked longer ago than this is re-checked before a question is answered
 CHUNK_CACHE = 2048  # fetched passages kept per replica
 EXACT_SORT_LIMIT = 50_000  # above this many candidates, argpartition instead of a full sort
 EXACT_DENSE_LIMIT = 5_000  # routed to at most this many chunks: exact dense scan instead of Chroma's filtered search
@@ -102,25 +107,50 @@ class _Snapshot:
     pos: dict[str, int] = field(default_factory=dict)
     lexical: ShardedIndex = field(default_factory=lambda: ShardedIndex([]))
     sources: tuple[str, ...] = ()  # shard order: the manifest's
+    vectors: tuple[str | None, ...] = ()  # each report's vector file (vectors.py), in shard order
     documents: dict[str, dict] = field(default_factory=dict)
     subjects: re.Pattern | None = None  # the reports' city names, see build_query
+    _fields: dict[str, dict[object, set[int]] | None] = field(default_factory=dict)  # see shards_for
 
     def shards_for(self, where: dict | None) -> list[int] | None:
         """The shards a filter on report fields (city, year, source ...) keeps; None: every shard.
 
         A key that is not a report field cannot be decided per report: None, and the caller
-        filters chunk by chunk.
+        filters chunk by chunk. Looked up in a per-field index built once per snapshot
+        (scanning every report's fields cost ~5 ms a question at 900 reports).
         """
         if not where:
             return None
-        keep = []
-        for n, source in enumerate(self.sources):
-            meta = dict(self.documents.get(source, {}), source=source)
-            if any(key not in meta for key in where):
+        keep: set[int] | None = None
+        for key, value in where.items():
+            index = self._field_index(key)
+            if index is None:
                 return None
-            if all(meta[key] == value for key, value in where.items()):
-                keep.append(n)
-        return keep
+            found = index.get(_hashable(value), set())
+            keep = found if keep is None else keep & found
+        return sorted(keep or ())
+
+    def _field_index(self, key: str) -> dict[object, set[int]] | None:
+        """value -> shards whose report has it, for one field; None if some report lacks the field."""
+        if key not in self._fields:
+            index: dict[object, set[int]] | None = {}
+            for n, source in enumerate(self.sources):
+                meta = dict(self.documents.get(source, {}), source=source)
+                if key not in meta:
+                    index = None
+                    break
+                index.setdefault(_hashable(meta[key]), set()).add(n)
+            self._fields[key] = index
+        return self._fields[key]
+
+
+def _hashable(value: object) -> object:
+    """A field value as a dict key that compares as `==` did (1 == 1.0 == True stay equal)."""
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
 
 
 class Retriever:
@@ -130,11 +160,15 @@ class Retriever:
         self.settings = settings
         self.embedder = embedder
         self.store = store or ChunkStore(settings)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the caches and the snapshot swap
+        self._refresh_lock = threading.Lock()  # one manifest check at a time
+        self._refreshing = False
         self._checked_at = 0.0
         self._collection = None
         self._state = _Snapshot()
         self._shards: dict[str, Shard] = {}  # opened shard files by name, kept across versions
+        self._segments: dict[str, Segment] = {}  # opened segment files by name
+        self._vector_files: dict[str, np.ndarray | None] = {}  # vector files by name (memory-mapped; None: unusable)
         self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
         self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
@@ -142,10 +176,16 @@ class Retriever:
 
     # --- state ------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
+        """Re-read the manifest if it changed (at most every REFRESH_SECONDS unless forced).
+
+        Holds its own lock, not the search caches' one: questions keep being answered from the
+        current snapshot while a new one is loaded, and the swap is one assignment."""
         now = time.monotonic()
         if not force and now - self._checked_at < REFRESH_SECONDS:
             return
-        with self._lock:
+        with self._refresh_lock:
+            if not force and time.monotonic() - self._checked_at < REFRESH_SECONDS:
+                return  # another thread just checked
             self._checked_at = now
             dim = len(self.embedder.embed_query("维度")) if self._collection is None else None
             if self._collection is None:
@@ -161,20 +201,45 @@ class Retriever:
                     "(a NAME.meta.json beside each report gives its title, city and year)."
                 )
             shards = {source: self._shard(source, entry) for source, entry in manifest.items()}
-            self._shards = {name: shard for name, shard in self._shards.items() if any(shard is s for s in shards.values())}
+            names = [entry.get("lexical") if self._shards.get(entry.get("lexical")) is shards[source] else None
+                     for source, entry in manifest.items()]
+            live = {id(shard) for shard in shards.values()}
+            self._shards = {name: shard for name, shard in self._shards.items() if id(shard) in live}
             documents = {source: entry["meta"] for source, entry in manifest.items()}
-            self._state = _Snapshot(
+            state = _Snapshot(
                 version=version,
                 ids=tuple(ids),
                 pos={cid: i for i, cid in enumerate(ids)},
-                lexical=ShardedIndex(list(shards.values())),
+                lexical=ShardedIndex(list(shards.values()), names, self._open_segments()),
                 sources=tuple(shards),
+                vectors=tuple(entry.get("vectors") for entry in manifest.values()),
                 documents=documents,
                 subjects=subject_pattern(documents),
             )
-            self._chunk_cache.clear()
-            self._vector_cache.clear()
+            with self._lock:
+                self._state = state
+                self._chunk_cache.clear()
+                self._vector_cache.clear()
+                named = set(state.vectors)
+                self._vector_files = {name: m for name, m in self._vector_files.items() if name in named}
             logger.info("retriever loaded %s chunks from %s documents", len(ids), len(manifest))
+
+    def _open_segments(self) -> list[Segment]:
+        """The lexical folder's segments (segments.py), opened once each; one that cannot be
+        read is skipped (its shards are then scored one by one: same answers, slower)."""
+        folder = self.settings.lexical_path
+        opened = {}
+        for name in list_segments(folder):
+            segment = self._segments.get(name)
+            if segment is None:
+                try:
+                    segment = Segment.open(folder / f"{name}{SEGMENT_SUFFIX}")
+                except (OSError, ValueError) as exc:
+                    logger.warning("skipping the lexical segment %s: %s", name, exc)
+                    continue
+            opened[name] = segment
+        self._segments = opened
+        return list(opened.values())
 
     def _shard(self, source: str, entry: dict) -> Shard:
         """The report's persisted shard (memory-mapped), or, if this replica cannot read it
@@ -200,6 +265,32 @@ class Retriever:
             logger.warning("%s chunks of the manifest are missing from the store; re-run ingest", missing)
         # the stored terms already hold the document-side expansions (ingest/pipeline.py)
         return Shard.build(entry["ids"], [chunks.get(c, {}).get("meta", {}).get("terms", "").split() for c in entry["ids"]])
+
+    def _refresh_soon(self) -> None:
+        """The manifest check a question triggers. After a short pause it runs in the background:
+        reading the manifest's stamps costs ~0.1 s at 900 reports and ~0.3 s at 2,700, which a
+        question should not wait for (it answers from the current snapshot; the next one sees
+        the new version). A replica idle for longer than STALE_CHECK checks before answering, so
+        its first question after a quiet spell is not answered from an old state."""
+        age = time.monotonic() - self._checked_at
+        if age < REFRESH_SECONDS:
+            return
+        if age >= STALE_CHECK:
+            self.refresh()
+            return
+        if self._refreshing:
+            return
+        self._refreshing = True
+
+        def run() -> None:
+            try:
+                self.refresh()
+            except Exception as exc:  # noqa: BLE001 - logged; the next question tries again
+                logger.warning("could not re-read the manifest: %s", exc)
+            finally:
+                self._refreshing = False
+
+        threading.Thread(target=run, name="retriever-refresh", daemon=True).start()
 
     @property
     def documents(self) -> dict[str, dict]:
@@ -257,7 +348,7 @@ class Retriever:
 
         A `where` on report fields (what routing produces) searches only those reports' shards.
         """
-        self.refresh()
+        self._refresh_soon()
         state = self._state  # one consistent view, even if an ingest completes meanwhile
         year = year or base_year(question, state.documents, self.settings.report_year)
         query = build_query(question, year, state.lexical.has, state.subjects)
@@ -311,24 +402,47 @@ class Retriever:
         return out
 
     def _exact_dense_scores(self, state: _Snapshot, vector: list[float], selected: list[int]) -> dict[str, float]:
-        """Cosine similarity against every vector of the routed reports, fetched by id.
+        """Cosine similarity against every vector of the routed reports.
 
         Chroma's HNSW search with a metadata filter costs ~300 ms p95 at 100k chunks (it scans
-        the metadata first; benchmarks/bench_scale.py); a few hundred vectors by id and one
-        matrix product cost a few ms, and the search is exact.
+        the metadata first; benchmarks/bench_scale.py); one matrix product over a few hundred
+        vectors costs a few ms, and the search is exact. The vectors come from the report's
+        memory-mapped vector file (vectors.py), else from Chroma by id.
         """
-        ids = [state.ids[p] for s in selected for p in range(state.lexical.offsets[s], state.lexical.offsets[s + 1])]
-        if not ids:
-            return {}
-        vectors = self._vectors(ids)
-        present = [cid for cid in ids if cid in vectors]
+        present, parts = [], []
+        for s in selected:
+            ids = list(state.ids[state.lexical.offsets[s] : state.lexical.offsets[s + 1]])
+            matrix = self._vector_file(state.vectors[s] if s < len(state.vectors) else None, ids)
+            if matrix is None:
+                fetched = self._vectors(ids)
+                ids = [cid for cid in ids if cid in fetched]
+                matrix = np.asarray([fetched[cid] for cid in ids], dtype=np.float32).reshape(len(ids), -1)
+            present += ids
+            parts.append(matrix)
         if not present:
             return {}
-        matrix = np.asarray([vectors[cid] for cid in present], dtype=np.float64)
+        matrix = np.concatenate(parts).astype(np.float64) if len(parts) > 1 else np.asarray(parts[0], dtype=np.float64)
         q = np.asarray(vector, dtype=np.float64)
         cosine = matrix @ q / np.maximum(np.linalg.norm(matrix, axis=1) * np.linalg.norm(q), 1e-12)
         top = np.argsort(-cosine, kind="stable")[: CANDIDATES + 10]
         return {present[i]: float(cosine[i]) for i in top}
+
+    def _vector_file(self, name: str | None, ids: list[str]) -> np.ndarray | None:
+        """The report's vectors from its file, or None (no file named, or unreadable: Chroma then)."""
+        if not name:
+            return None
+        with self._lock:
+            if name in self._vector_files:
+                return self._vector_files[name]
+        path = self.settings.lexical_path / f"{name}{VECTOR_SUFFIX}"
+        try:
+            matrix = open_vectors(path, ids, self.embedder.id)
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("cannot use the vector file %s (%s); fetching the vectors from the store", path, exc)
+            matrix = None
+        with self._lock:
+            self._vector_files[name] = matrix  # a failure too: warned once, not at every question
+        return matrix
 
     def _vectors(self, ids: list[str]) -> dict[str, list[float]]:
         """Stored vectors by chunk id, through a small cache (a routed report is asked again)."""

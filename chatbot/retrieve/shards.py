@@ -97,29 +97,24 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_shard(
-    folder: Path, ids: Sequence[str], token_lists: Sequence[Sequence[str]], before_rename: Callable[[], None] | None = None
-) -> str:
-    """Write one report's shard (if that version is not already there); returns its name.
+def write_arrays(final: Path, magic: bytes, header: dict, arrays: dict[str, np.ndarray],
+                 before_rename: Callable[[], None] | None = None) -> None:
+    """One file: magic, header length, JSON header (with the arrays' layout), 64-byte aligned arrays.
 
     Temporary file, fsync, rename, fsync of the folder: the name appears only complete.
-    `before_rename` runs between the fsync and the rename (the crash test kills there).
+    `before_rename` runs between the fsync and the rename (the crash tests kill there).
     """
-    name = shard_name(ids, token_lists)
-    final = folder / f"{name}{SUFFIX}"
-    if final.exists():
-        return name
+    folder = final.parent
     folder.mkdir(parents=True, exist_ok=True)
-    arrays = build_arrays(token_lists)
     layout, offset = {}, 0
     for key, array in arrays.items():
         layout[key] = [offset, array.dtype.str, int(array.size)]
         offset += -(-array.nbytes // _ALIGN) * _ALIGN
-    header = json.dumps({"n_docs": len(ids), "ids_sha": ids_digest(ids), "arrays": layout}).encode("utf-8")
-    start = -(-(16 + len(header)) // _ALIGN) * _ALIGN
-    tmp = folder / f".tmp-{name}-{os.getpid()}"
+    raw_header = json.dumps(dict(header, arrays=layout)).encode("utf-8")
+    start = -(-(16 + len(raw_header)) // _ALIGN) * _ALIGN
+    tmp = folder / f".tmp-{final.stem}-{os.getpid()}"
     with open(tmp, "wb") as out:
-        out.write(MAGIC + len(header).to_bytes(8, "little") + header)
+        out.write(magic + len(raw_header).to_bytes(8, "little") + raw_header)
         for key, array in arrays.items():
             out.seek(start + layout[key][0])
             out.write(np.ascontiguousarray(array).tobytes())
@@ -130,6 +125,39 @@ def write_shard(
         before_rename()
     os.replace(tmp, final)
     _fsync_dir(folder)
+
+
+def read_header(path: Path, magic: bytes, kind: str = "lexical shard") -> tuple[dict, int]:
+    """The JSON header of a file `write_arrays` wrote, and where its arrays start (reads only the head)."""
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+        if len(head) < 16 or head[:8] != magic:
+            raise ValueError(f"{path} is not a {kind}")
+        size = int.from_bytes(head[8:16], "little")
+        header = json.loads(handle.read(size))
+    return header, -(-(16 + size) // _ALIGN) * _ALIGN
+
+
+def open_arrays(path: Path, magic: bytes, kind: str = "lexical shard") -> tuple[dict, dict[str, np.ndarray]]:
+    """The header and the memory-mapped arrays of a file `write_arrays` wrote."""
+    header, start = read_header(path, magic, kind)
+    raw = np.memmap(path, dtype=np.uint8, mode="r")
+    arrays = {
+        key: np.frombuffer(raw, dtype=np.dtype(dtype), count=count, offset=start + offset)
+        for key, (offset, dtype, count) in header["arrays"].items()
+    }
+    return header, arrays
+
+
+def write_shard(
+    folder: Path, ids: Sequence[str], token_lists: Sequence[Sequence[str]], before_rename: Callable[[], None] | None = None
+) -> str:
+    """Write one report's shard (if that version is not already there); returns its name."""
+    name = shard_name(ids, token_lists)
+    final = folder / f"{name}{SUFFIX}"
+    if final.exists():
+        return name
+    write_arrays(final, MAGIC, {"n_docs": len(ids), "ids_sha": ids_digest(ids)}, build_arrays(token_lists), before_rename)
     return name
 
 
@@ -150,16 +178,7 @@ class Shard:
 
     @classmethod
     def open(cls, path: Path) -> Shard:
-        raw = np.memmap(path, dtype=np.uint8, mode="r")
-        if bytes(raw[:8]) != MAGIC:
-            raise ValueError(f"{path} is not a lexical shard")
-        size = int.from_bytes(bytes(raw[8:16]), "little")
-        header = json.loads(bytes(raw[16 : 16 + size]))
-        start = -(-(16 + size) // _ALIGN) * _ALIGN
-        arrays = {
-            key: np.frombuffer(raw, dtype=np.dtype(dtype), count=count, offset=start + offset)
-            for key, (offset, dtype, count) in header["arrays"].items()
-        }
+        header, arrays = open_arrays(path, MAGIC)
         return cls(n_docs=int(header["n_docs"]), ids_sha=header["ids_sha"], **arrays)
 
     def postings(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -177,7 +196,7 @@ def idf(n_docs: int | np.ndarray, df: int | np.ndarray) -> np.ndarray:
     return np.log(1 + (n_docs - df + 0.5) / (df + 0.5))
 
 
-def retire(folder: Path, names: set[str]) -> None:
+def retire(folder: Path, names: set[str], suffix: str = SUFFIX) -> None:
     """Start the grace period of shards the manifest has just stopped naming.
 
     A shard's file may be far older than STALE_SECONDS while replicas still read it; what counts
@@ -185,21 +204,22 @@ def retire(folder: Path, names: set[str]) -> None:
     keeps it for replicas that read the previous manifest and are opening it right now."""
     for name in names:
         try:
-            os.utime(folder / f"{name}{SUFFIX}")
+            os.utime(folder / f"{name}{suffix}")
         except FileNotFoundError:
             continue
 
 
-def remove_stale(folder: Path, keep: set[str], older_than: float = STALE_SECONDS) -> int:
-    """Delete shard files no manifest record names and leftovers of killed writes, once old enough
-    that no replica can still be switching to them. Open memory maps stay valid after the unlink."""
+def remove_stale(folder: Path, keep: set[str], older_than: float = STALE_SECONDS, suffix: str = SUFFIX) -> int:
+    """Delete shard files (or other per-report files: `suffix`) no manifest record names and leftovers
+    of killed writes, once old enough that no replica can still be switching to them. Open memory
+    maps stay valid after the unlink."""
     if not folder.is_dir():
         return 0
     removed, now = 0, time.time()
     for path in folder.iterdir():
-        if path.name.endswith(SUFFIX) and path.name[: -len(SUFFIX)] in keep:
+        if path.name.endswith(suffix) and path.name[: -len(suffix)] in keep:
             continue
-        if not (path.name.endswith(SUFFIX) or path.name.startswith(".tmp-")):
+        if not (path.name.endswith(suffix) or path.name.startswith(".tmp-")):
             continue
         try:
             if now - path.stat().st_mtime >= older_than:

@@ -177,28 +177,32 @@ class ChunkStore:
 
     # --- manifest ---------------------------------------------------------
     def read_manifest(self) -> dict[str, dict]:
-        """source -> {"ids": [...], "meta": {...}, "finished_at": float, "lexical": shard name (optional)}"""
+        """source -> {"ids": [...], "meta": {...}, "finished_at": float, "lexical": shard name (optional),
+        "vectors": vector file name (optional)}"""
         got = self.manifest().get(include=["documents"])
         return {sid: json.loads(doc) for sid, doc in zip(got["ids"], got["documents"] or [])}
 
     def write_manifest(self, source: str, ids: Sequence[str], meta: dict) -> None:
         self.write_manifests({source: (ids, meta)})
 
-    def write_manifests(self, records: dict[str, tuple[Sequence[str], dict]], lexical: dict[str, str] | None = None) -> None:
+    def write_manifests(self, records: dict[str, tuple[Sequence[str], dict]], lexical: dict[str, str] | None = None,
+                        vectors: dict[str, str] | None = None) -> None:
         """Record several sources' complete ingests in one upsert, so readers switch to all at once.
 
-        `lexical` names each source's persisted BM25 shard (chatbot/retrieve/shards.py), already on disk.
+        `lexical` names each source's persisted BM25 shard (chatbot/retrieve/shards.py), `vectors`
+        its vector file (chatbot/retrieve/vectors.py), both already on disk.
         Past Chroma's batch limit (thousands of sources) the upsert is split.
         """
         if not records:
             return
         finished_at = time.time()
         sources = list(records)
-        lexical = lexical or {}
+        lexical, vectors = lexical or {}, vectors or {}
         documents = [
             json.dumps(
                 {"ids": list(ids), "meta": meta, "finished_at": finished_at}
-                | ({"lexical": lexical[source]} if source in lexical else {}),
+                | ({"lexical": lexical[source]} if source in lexical else {})
+                | ({"vectors": vectors[source]} if source in vectors else {}),
                 ensure_ascii=False,
             )
             for source, (ids, meta) in records.items()
