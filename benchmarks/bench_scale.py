@@ -535,6 +535,7 @@ def upgrade_store(settings, embedder_id: str) -> None:
     (each report's vectors read back from Chroma, its manifest record naming the file; then the
     compaction an ingest ends with). Nothing to do on a store built by this version."""
     from chatbot.retrieve.segments import compact
+    from chatbot.retrieve.snapshots import write_snapshot
     from chatbot.retrieve.store import ChunkStore
     from chatbot.retrieve.vectors import write_vectors
 
@@ -556,6 +557,7 @@ def upgrade_store(settings, embedder_id: str) -> None:
         written = compact(settings.lexical_path, [e["lexical"] for e in store.read_manifest().values() if e.get("lexical")])
         if written:
             print(f"  {len(written)} lexical segments merged in {time.perf_counter() - started:.1f} s", flush=True)
+        write_snapshot(settings.lexical_path, store.manifest_version(), store.read_manifest())  # as ingest ends
     release_embedded_chroma()
 
 

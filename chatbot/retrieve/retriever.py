@@ -31,6 +31,7 @@ from chatbot.retrieve.segments import Segment, list_segments
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, ids_digest
+from chatbot.retrieve.snapshots import read_snapshot
 from chatbot.retrieve.store import ChunkStore
 from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
 from chatbot.retrieve.vectors import open_vectors
@@ -172,6 +173,8 @@ class Retriever:
         self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
         self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
+        # jieba reads its dictionary at first use (1-3 s): meanwhile the manifest is read.
+        threading.Thread(target=tokenize, args=("预热",), name="jieba-warmup", daemon=True).start()
         self.refresh(force=True)
 
     # --- state ------------------------------------------------------------
@@ -193,7 +196,7 @@ class Retriever:
             version = self.store.manifest_version()
             if version == self._state.version:
                 return
-            manifest = self.store.read_manifest()
+            manifest = read_snapshot(self.settings.lexical_path, version) or self.store.read_manifest()
             ids = [cid for entry in manifest.values() for cid in entry["ids"]]
             if not ids:
                 raise StoreNotReadyError(

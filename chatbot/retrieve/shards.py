@@ -89,7 +89,7 @@ def build_arrays(token_lists: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
     }
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -124,7 +124,7 @@ def write_arrays(final: Path, magic: bytes, header: dict, arrays: dict[str, np.n
     if before_rename is not None:
         before_rename()
     os.replace(tmp, final)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def read_header(path: Path, magic: bytes, kind: str = "lexical shard") -> tuple[dict, int]:
