@@ -588,7 +588,7 @@ def main() -> None:
     parser.add_argument("--old-upto", type=int, default=150_000, help="skip the old design above this many chunks (~8 GB at 300k)")
     parser.add_argument("--no-ingest", action="store_true", help="skip the one-report ingest measurement")
     parser.add_argument("--merge", action="store_true",
-                        help="keep the rows of --out's bench_scale.json for sizes this run does not measure (sizes run one at a time)")
+                        help="keep the rows of --out's bench_scale.json for the sizes and designs this run does not measure")
     parser.add_argument("--replica", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--started", default="0", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -657,8 +657,8 @@ def main() -> None:
         return
     previous = out / "bench_scale.json"
     if args.merge and previous.exists():
-        measured = {size for size in sizes}
-        kept = [r for r in json.loads(previous.read_text()) if r.get("size", r["chunks"]) not in measured]
+        measured = {(size, design) for size in sizes for design in designs}
+        kept = [r for r in json.loads(previous.read_text()) if (r.get("size", r["chunks"]), r["design"]) not in measured]
         rows = sorted(kept + rows, key=lambda r: (r["chunks"], r["design"] != "old"))
     print_table(rows)
     (out / "bench_scale.json").write_text(json.dumps(rows, indent=1))

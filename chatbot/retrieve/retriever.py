@@ -16,6 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -223,7 +224,8 @@ class Retriever:
                     "The store holds no report yet. Add one: python -m ingest FILE_OR_FOLDER "
                     "(a NAME.meta.json beside each report gives its title, city and year)."
                 )
-            shards = {source: self._shard(source, entry) for source, entry in manifest.items()}
+            folder = self.settings.lexical_path  # a computed setting: read once, not per report
+            shards = {source: self._shard(source, entry, folder) for source, entry in manifest.items()}
             names = [entry.get("lexical") if self._shards.get(entry.get("lexical")) is shards[source] else None
                      for source, entry in manifest.items()]
             live = {id(shard) for shard in shards.values()}
@@ -264,7 +266,7 @@ class Retriever:
         self._segments = opened
         return list(opened.values())
 
-    def _shard(self, source: str, entry: dict) -> Shard | LazyShard:
+    def _shard(self, source: str, entry: dict, folder: Path) -> Shard | LazyShard:
         """The report's persisted shard (memory-mapped at its first use), or, if this replica cannot
         read it (a store ingested before shards existed, or CHATBOT_LEXICAL_DIR not shared), one built
         from the terms stored in Chroma."""
@@ -273,7 +275,7 @@ class Retriever:
             return self._shards[name]
         if not name:
             return self._build_shard(entry)
-        path = self.settings.lexical_path / f"{name}{SHARD_SUFFIX}"
+        path = folder / f"{name}{SHARD_SUFFIX}"
 
         def open_file() -> Shard:
             try:
