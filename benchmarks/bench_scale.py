@@ -535,6 +535,7 @@ def upgrade_store(settings, embedder_id: str) -> None:
     (each report's vectors read back from Chroma, its manifest record naming the file; then the
     compaction an ingest ends with). Nothing to do on a store built by this version."""
     from chatbot.retrieve.segments import compact
+    from chatbot.retrieve.snapshots import write_snapshot
     from chatbot.retrieve.store import ChunkStore
     from chatbot.retrieve.vectors import write_vectors
 
@@ -556,6 +557,7 @@ def upgrade_store(settings, embedder_id: str) -> None:
         written = compact(settings.lexical_path, [e["lexical"] for e in store.read_manifest().values() if e.get("lexical")])
         if written:
             print(f"  {len(written)} lexical segments merged in {time.perf_counter() - started:.1f} s", flush=True)
+        write_snapshot(settings.lexical_path, store.manifest_version(), store.read_manifest())  # as ingest ends
     release_embedded_chroma()
 
 
@@ -586,7 +588,7 @@ def main() -> None:
     parser.add_argument("--old-upto", type=int, default=150_000, help="skip the old design above this many chunks (~8 GB at 300k)")
     parser.add_argument("--no-ingest", action="store_true", help="skip the one-report ingest measurement")
     parser.add_argument("--merge", action="store_true",
-                        help="keep the rows of --out's bench_scale.json for sizes this run does not measure (sizes run one at a time)")
+                        help="keep the rows of --out's bench_scale.json for the sizes and designs this run does not measure")
     parser.add_argument("--replica", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--started", default="0", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
@@ -655,8 +657,8 @@ def main() -> None:
         return
     previous = out / "bench_scale.json"
     if args.merge and previous.exists():
-        measured = {size for size in sizes}
-        kept = [r for r in json.loads(previous.read_text()) if r.get("size", r["chunks"]) not in measured]
+        measured = {(size, design) for size in sizes for design in designs}
+        kept = [r for r in json.loads(previous.read_text()) if (r.get("size", r["chunks"]), r["design"]) not in measured]
         rows = sorted(kept + rows, key=lambda r: (r["chunks"], r["design"] != "old"))
     print_table(rows)
     (out / "bench_scale.json").write_text(json.dumps(rows, indent=1))

@@ -43,6 +43,8 @@ from chatbot.report_figures.table import METADATA_KEY, stored_figures
 from chatbot.retrieve.embedders import Embedder, get_embedder
 from chatbot.retrieve.segments import compact, remove_unused
 from chatbot.retrieve.shards import remove_stale, retire, write_shard
+from chatbot.retrieve.snapshots import SUFFIX as SNAPSHOT_SUFFIX
+from chatbot.retrieve.snapshots import snapshot_name, write_snapshot
 from chatbot.retrieve.store import ChunkStore, ingest_lock
 from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
 from chatbot.retrieve.vectors import write_vectors
@@ -368,7 +370,11 @@ def ingest(
                 col.delete(ids=stale)
                 summary.deleted += len(stale)
                 logger.info("deleted %s stale chunks of %s", len(stale), source)
-        current = store.read_manifest().values()
+        version = store.manifest_version()
+        manifest = store.read_manifest()
+        if store.manifest_version() == version:  # replicas load this file instead of Chroma's records
+            write_snapshot(settings.lexical_path, version, manifest)
+        current = manifest.values()
         live = [entry["lexical"] for entry in current if entry.get("lexical")]
         named, named_vectors = set(live), {entry.get("vectors") for entry in current} - {None}
         retire(settings.lexical_path, previous_shards - named)
@@ -377,7 +383,8 @@ def ingest(
         _checkpoint("compact")
         compact(settings.lexical_path, live, before_rename=lambda: _checkpoint("segment rename"))
         removed = (remove_stale(settings.lexical_path, named) + remove_unused(settings.lexical_path, live)
-                   + remove_stale(settings.lexical_path, named_vectors, suffix=VECTOR_SUFFIX))
+                   + remove_stale(settings.lexical_path, named_vectors, suffix=VECTOR_SUFFIX)
+                   + remove_stale(settings.lexical_path, {snapshot_name(version)}, suffix=SNAPSHOT_SUFFIX))
         if removed:
             logger.info("removed %s unused lexical shard and segment files", removed)
     summary.seconds = time.perf_counter() - started

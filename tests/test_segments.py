@@ -1,4 +1,5 @@
-"""Lexical segments (chatbot/retrieve/segments.py): many shards merged into one file.
+"""Lexical segments (chatbot/retrieve/segments.py): many shards merged into one file; and the
+manifest snapshot beside them (chatbot/retrieve/snapshots.py).
 
 Scores through segments are the very floats scoring shard by shard gives (global idf included),
 whichever segments exist; a shard the manifest stopped naming is masked out of a segment;
@@ -16,6 +17,7 @@ import pytest
 from chatbot.retrieve import segments
 from chatbot.retrieve.segments import SUFFIX, Segment, compact, cover, list_segments, remove_unused, write_segment
 from chatbot.retrieve.sharded_index import ShardedIndex
+from chatbot.retrieve.snapshots import read_snapshot, write_snapshot
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, write_shard
 
@@ -107,3 +109,12 @@ def test_a_segment_by_hand_round_trips(tmp_path):
     sizes = [Shard.open(tmp_path / f"{n}{SHARD_SUFFIX}").n_docs for n in names]
     assert list(segment.sizes) == sizes and int(segment.indptr[-1]) == len(segment.indices) == len(segment.data)
     assert np.all(np.diff(segment.hashes.astype(np.float64)) > 0)
+
+
+def test_a_manifest_snapshot_is_used_only_for_its_own_version(tmp_path):
+    manifest = {"a.txt": {"ids": ["1", "2"], "meta": {"city": "常德"}, "lexical": "x"}}
+    name = write_snapshot(tmp_path, "a.txt:1.0", manifest)
+    assert read_snapshot(tmp_path, "a.txt:1.0") == manifest
+    assert read_snapshot(tmp_path, "a.txt:2.0") is None  # another version: Chroma is read
+    (tmp_path / f"{name}.json").write_text('{"version": "a.txt:1.0", "manifest": ', encoding="utf-8")  # cut short
+    assert read_snapshot(tmp_path, "a.txt:1.0") is None

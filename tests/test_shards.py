@@ -230,3 +230,26 @@ def test_a_routed_question_reads_the_reports_vector_file_with_the_same_answer(st
             retriever.store.close()
     assert results[0][0] == results[1][0] and np.allclose(results[0][1], results[1][1], rtol=0, atol=1e-6)
     assert "cannot use the vector file" in caplog.text
+
+
+def test_a_replica_loads_the_manifest_from_the_snapshot_of_its_version(store_copy, embedder, monkeypatch):
+    """Ingest leaves the manifest's snapshot beside the shards (chatbot/retrieve/snapshots.py):
+    a starting replica reads it instead of every record from Chroma; without it, Chroma."""
+    settings = Settings()
+    assert list(settings.lexical_path.glob("manifest-*.json"))
+    real = ChunkStore.read_manifest
+    monkeypatch.setattr(ChunkStore, "read_manifest", lambda self: pytest.fail("read every record from Chroma"))
+    retriever = Retriever(settings, embedder)
+    try:
+        assert "7.5%" in " ".join(p.text for p in retriever.search(QUESTIONS[0], 3))
+    finally:
+        retriever.store.close()
+    for path in settings.lexical_path.glob("manifest-*.json"):
+        path.unlink()
+    calls: list[int] = []
+    monkeypatch.setattr(ChunkStore, "read_manifest", lambda self: calls.append(1) or real(self))
+    retriever = Retriever(settings, embedder)
+    try:
+        assert calls and "7.5%" in " ".join(p.text for p in retriever.search(QUESTIONS[0], 3))
+    finally:
+        retriever.store.close()

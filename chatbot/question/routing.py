@@ -79,22 +79,28 @@ def _city_keys(documents: dict[str, dict]) -> frozenset[tuple[str, str | None]]:
 
 
 @functools.lru_cache(maxsize=8)
-def _alias_table(keys: frozenset[tuple[str, str | None]]) -> tuple[tuple[tuple[str, str, re.Pattern], ...], dict[str, list[int]], tuple[int, ...]]:
-    """(alias, city, its pattern), longest alias first; where each lower-cased alias sits in that
-    list; and the alias lengths. Built once per set of stored cities.
-
-    Compiled here, not by `re.search` at each question: with thousands of reports the aliases
-    overflow `re`'s own cache (512 patterns), and recompiling them cost ~250 ms a question
-    at 900 reports."""
-    pairs = sorted({(alias, city) for city, city_en in keys for alias in city_aliases(city, city_en)}, key=lambda pair: -len(pair[0]))
-    table = tuple(
-        (alias, city, re.compile(re.escape(alias) if _HAN.search(alias) else r"\b" + re.escape(alias) + r"\b", re.I))
-        for alias, city in pairs
-    )
+def _alias_table(keys: frozenset[tuple[str, str | None]]) -> tuple[tuple[tuple[str, str], ...], dict[str, list[int]], tuple[int, ...]]:
+    """(alias, city), longest alias first; where each lower-cased alias sits in that list; and the
+    alias lengths. Built once per set of stored cities."""
+    table = tuple(sorted({(alias, city) for city, city_en in keys for alias in city_aliases(city, city_en)}, key=lambda pair: -len(pair[0])))
     where: dict[str, list[int]] = {}
-    for n, (alias, _, _) in enumerate(table):
+    for n, (alias, _) in enumerate(table):
         where.setdefault(alias.lower(), []).append(n)
     return table, where, tuple(sorted({len(a) for a in where}))
+
+
+@functools.lru_cache(maxsize=4096)
+def _alias_pattern(alias: str) -> re.Pattern:
+    """Compiled when a question holds the alias, not for every stored city (re's own cache holds
+    512 patterns: with thousands of reports, recompiling cost ~250 ms a question at 900 reports)."""
+    return re.compile(re.escape(alias) if _HAN.search(alias) else r"\b" + re.escape(alias) + r"\b", re.I)
+
+
+def substrings_in(text: str, where: dict[str, list[int]], lengths: tuple[int, ...]) -> list[int]:
+    """The entries of `where` (keyed by lower-cased name) that occur in `text`, in entry order:
+    found from the text's own substrings, not by trying every name (thousands of them)."""
+    lowered = text.lower()
+    return sorted({n for size in lengths for i in range(len(lowered) - size + 1) for n in where.get(lowered[i : i + size], ())})
 
 
 def named_cities(question: str, documents: dict[str, dict]) -> list[str]:
@@ -103,14 +109,10 @@ def named_cities(question: str, documents: dict[str, dict]) -> list[str]:
     for phrase in _NOT_CITIES:
         text = text.replace(phrase, "□" * len(phrase))
     table, where, lengths = _alias_table(_city_keys(documents))
-    # Only aliases that occur in the question can match: found by its substrings, not by trying
-    # every alias (thousands with every city's reports).
-    lowered = text.lower()
-    candidates = sorted({n for size in lengths for i in range(len(lowered) - size + 1) for n in where.get(lowered[i : i + size], ())})
     found: list[str] = []
-    for n in candidates:
-        alias, city, pattern = table[n]
-        hit = pattern.search(text)
+    for n in substrings_in(text, where, lengths):  # only aliases that occur can match
+        alias, city = table[n]
+        hit = _alias_pattern(alias).search(text)
         if hit:
             if city not in found:
                 found.append(city)

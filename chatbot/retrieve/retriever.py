@@ -16,13 +16,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from chatbot.errors import StoreNotReadyError
 from chatbot.question.query import expansions, resolve_relative_years
-from chatbot.question.routing import stored_city_names
+from chatbot.question.routing import stored_city_names, substrings_in
 from chatbot.reports import base_year
 from chatbot.retrieve.bilingual import english_expansions
 from chatbot.retrieve.embedders import Embedder
@@ -30,7 +31,8 @@ from chatbot.retrieve.segments import SUFFIX as SEGMENT_SUFFIX
 from chatbot.retrieve.segments import Segment, list_segments
 from chatbot.retrieve.sharded_index import ShardedIndex
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
-from chatbot.retrieve.shards import Shard, ids_digest
+from chatbot.retrieve.shards import LazyShard, Shard, ids_digest
+from chatbot.retrieve.snapshots import read_snapshot
 from chatbot.retrieve.store import ChunkStore
 from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
 from chatbot.retrieve.vectors import open_vectors
@@ -64,7 +66,7 @@ class Query:
 
 
 def build_query(
-    question: str, year: int, known: Callable[[str], bool] | None = None, subjects: re.Pattern | None = None
+    question: str, year: int, known: Callable[[str], bool] | None = None, subjects: CityNames | None = None
 ) -> Query:
     """`known` tells which words the index holds; English questions are translated only into those.
 
@@ -87,11 +89,31 @@ def expansion_terms(text: str, known: Callable[[str], bool] | None = None) -> li
     return terms
 
 
-def subject_pattern(documents: dict[str, dict]) -> re.Pattern | None:
+class CityNames:
+    """The stored reports' city names, removed from a question's BM25 words (`build_query`).
+
+    Acts like one case-insensitive alternation of every name, longest first, but compiles only
+    the names the text holds: the alternation of thousands of names took ~1 s to compile at 900
+    reports, at every replica start and every new manifest version."""
+
+    def __init__(self, names: set[str]) -> None:
+        ordered = sorted(names, key=len, reverse=True)
+        self._names = ordered
+        self._where: dict[str, list[int]] = {}
+        for n, name in enumerate(ordered):
+            self._where.setdefault(name.lower(), []).append(n)
+        self._lengths = tuple(sorted({len(k) for k in self._where}))
+
+    def sub(self, repl: str, text: str) -> str:
+        present = [self._names[n] for n in substrings_in(text, self._where, self._lengths)]
+        if not present:
+            return text
+        return re.compile("|".join(re.escape(n) for n in present), re.I).sub(repl, text)
+
+
+def subject_pattern(documents: dict[str, dict]) -> CityNames | None:
     names = stored_city_names(documents)
-    if not names:
-        return None
-    return re.compile("|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)), re.I)
+    return CityNames(names) if names else None
 
 
 @dataclass(frozen=True)
@@ -109,7 +131,7 @@ class _Snapshot:
     sources: tuple[str, ...] = ()  # shard order: the manifest's
     vectors: tuple[str | None, ...] = ()  # each report's vector file (vectors.py), in shard order
     documents: dict[str, dict] = field(default_factory=dict)
-    subjects: re.Pattern | None = None  # the reports' city names, see build_query
+    subjects: CityNames | None = None  # the reports' city names, see build_query
     _fields: dict[str, dict[object, set[int]] | None] = field(default_factory=dict)  # see shards_for
 
     def shards_for(self, where: dict | None) -> list[int] | None:
@@ -166,12 +188,14 @@ class Retriever:
         self._checked_at = 0.0
         self._collection = None
         self._state = _Snapshot()
-        self._shards: dict[str, Shard] = {}  # opened shard files by name, kept across versions
+        self._shards: dict[str, LazyShard] = {}  # shard files by name (opened at first use), kept across versions
         self._segments: dict[str, Segment] = {}  # opened segment files by name
         self._vector_files: dict[str, np.ndarray | None] = {}  # vector files by name (memory-mapped; None: unusable)
         self._chunk_cache: OrderedDict[str, dict] = OrderedDict()
         self._vector_cache: OrderedDict[str, list[float]] = OrderedDict()
         self._query_cache: dict[str, list[float]] = {}
+        # jieba reads its dictionary at first use (1-3 s): meanwhile the manifest is read.
+        threading.Thread(target=tokenize, args=("预热",), name="jieba-warmup", daemon=True).start()
         self.refresh(force=True)
 
     # --- state ------------------------------------------------------------
@@ -193,14 +217,15 @@ class Retriever:
             version = self.store.manifest_version()
             if version == self._state.version:
                 return
-            manifest = self.store.read_manifest()
+            manifest = read_snapshot(self.settings.lexical_path, version) or self.store.read_manifest()
             ids = [cid for entry in manifest.values() for cid in entry["ids"]]
             if not ids:
                 raise StoreNotReadyError(
                     "The store holds no report yet. Add one: python -m ingest FILE_OR_FOLDER "
                     "(a NAME.meta.json beside each report gives its title, city and year)."
                 )
-            shards = {source: self._shard(source, entry) for source, entry in manifest.items()}
+            folder = self.settings.lexical_path  # a computed setting: read once, not per report
+            shards = {source: self._shard(source, entry, folder) for source, entry in manifest.items()}
             names = [entry.get("lexical") if self._shards.get(entry.get("lexical")) is shards[source] else None
                      for source, entry in manifest.items()]
             live = {id(shard) for shard in shards.values()}
@@ -241,24 +266,32 @@ class Retriever:
         self._segments = opened
         return list(opened.values())
 
-    def _shard(self, source: str, entry: dict) -> Shard:
-        """The report's persisted shard (memory-mapped), or, if this replica cannot read it
-        (a store ingested before shards existed, or CHATBOT_LEXICAL_DIR not shared), one built
+    def _shard(self, source: str, entry: dict, folder: Path) -> Shard | LazyShard:
+        """The report's persisted shard (memory-mapped at its first use), or, if this replica cannot
+        read it (a store ingested before shards existed, or CHATBOT_LEXICAL_DIR not shared), one built
         from the terms stored in Chroma."""
         name = entry.get("lexical")
         if name in self._shards:
             return self._shards[name]
-        if name:
-            path = self.settings.lexical_path / f"{name}{SHARD_SUFFIX}"
+        if not name:
+            return self._build_shard(entry)
+        path = folder / f"{name}{SHARD_SUFFIX}"
+
+        def open_file() -> Shard:
             try:
                 shard = Shard.open(path)
                 if shard.n_docs == len(entry["ids"]) and shard.ids_sha == ids_digest(entry["ids"]):
-                    self._shards[name] = shard
                     return shard
                 logger.warning("the lexical shard %s does not match the manifest of %s; rebuilding it", path, source)
             except (OSError, ValueError) as exc:
                 logger.warning("cannot open the lexical shard of %s (%s); building it from the store. "
                                "Point CHATBOT_LEXICAL_DIR at the ingest's lexical folder.", source, exc)
+            return self._build_shard(entry)
+
+        self._shards[name] = LazyShard(len(entry["ids"]), open_file)
+        return self._shards[name]
+
+    def _build_shard(self, entry: dict) -> Shard:
         chunks = self.store.get_chunks(self._collection, entry["ids"])
         missing = len(entry["ids"]) - len(chunks)
         if missing:

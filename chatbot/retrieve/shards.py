@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def build_arrays(token_lists: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
     }
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -124,7 +125,7 @@ def write_arrays(final: Path, magic: bytes, header: dict, arrays: dict[str, np.n
     if before_rename is not None:
         before_rename()
     os.replace(tmp, final)
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def read_header(path: Path, magic: bytes, kind: str = "lexical shard") -> tuple[dict, int]:
@@ -189,6 +190,35 @@ class Shard:
         pos = np.minimum(self.hashes.searchsorted(hashes), len(self.hashes) - 1)
         begins = self.indptr[pos]
         return begins, np.where(self.hashes[pos] == hashes, self.indptr[pos + 1] - begins, 0)
+
+
+class LazyShard:
+    """A shard opened at its first use. A replica with thousands of reports opens only those a
+    question routes to (segments answer for the rest): opening every shard at start cost ~2 ms
+    each, 1.9 s at 900 reports. `open` returns the shard to use (the file, or a fallback)."""
+
+    def __init__(self, n_docs: int, open: Callable[[], Shard]) -> None:  # noqa: A002 - the loader
+        self.n_docs = n_docs
+        self._open = open
+        self._shard: Shard | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def shard(self) -> Shard:
+        if self._shard is None:
+            with self._lock:
+                if self._shard is None:
+                    self._shard = self._open()
+        return self._shard
+
+    hashes = property(lambda self: self.shard.hashes)
+    indptr = property(lambda self: self.shard.indptr)
+    indices = property(lambda self: self.shard.indices)
+    data = property(lambda self: self.shard.data)
+    ids_sha = property(lambda self: self.shard.ids_sha)
+
+    def postings(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.shard.postings(hashes)
 
 
 def idf(n_docs: int | np.ndarray, df: int | np.ndarray) -> np.ndarray:
