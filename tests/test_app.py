@@ -8,7 +8,6 @@ their question.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from pathlib import Path
 

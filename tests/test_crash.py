@@ -21,7 +21,6 @@ import math
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -37,9 +36,9 @@ from chatbot.retrieve.embedders import get_embedder
 from chatbot.retrieve.retriever import Retriever
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, ids_digest
+from chatbot.retrieve.store import ChunkStore
 from chatbot.retrieve.vectors import SUFFIX as VECTOR_SUFFIX
 from chatbot.retrieve.vectors import open_vectors
-from chatbot.retrieve.store import ChunkStore
 from chatbot.settings import Settings
 from ingest.loaders import discover, load
 from ingest.pipeline import EMBED_BATCH, prepare_chunks

@@ -17,9 +17,9 @@ import pytest
 from chatbot.retrieve import segments
 from chatbot.retrieve.segments import SUFFIX, Segment, compact, cover, list_segments, remove_unused, write_segment
 from chatbot.retrieve.sharded_index import ShardedIndex
-from chatbot.retrieve.snapshots import read_snapshot, write_snapshot
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, write_shard
+from chatbot.retrieve.snapshots import read_snapshot, write_snapshot
 
 WORDS = ["旅游", "门票", "工业", "农业", "交通", "收入", "增长", "目标", "投资", "教育", "医疗", "住房"]
 QUERIES = [["旅游", "收入", "旅游"], ["增长", "目标"], [], ["缺席", "医疗"], ["投资"]]

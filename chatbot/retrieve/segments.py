@@ -38,8 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
-from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import STALE_SECONDS, Shard, open_arrays, read_header, write_arrays
+from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 
 logger = logging.getLogger(__name__)
 
