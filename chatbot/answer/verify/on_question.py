@@ -145,7 +145,7 @@ def _sources(wanted: list[str], anchors: list[str], candidates: list[tuple[str, 
     its words shared with the question too, so "固定资产投资增长8%左右" is read at 固定资产投资, not at
     the first 8% of the sentence); from it: the clauses it spans, with the sentence's lead before a colon
     and the section title (what they are about), and the stretch with `MARGIN` characters either side (a list's label stands right next to
-    it: "…张家界大鲵、武陵源葛根“五大”…" is not the list “五小” labels, further on)."""
+    it: "…某地大鲵、某县葛根“五大”…" is not the list “五小” labels, further on)."""
     if not wanted:
         return []
     scored = [(sum(1 for u in wanted if u in text) / len(wanted), text, section) for text, section in candidates]
