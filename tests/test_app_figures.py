@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,10 @@ def test_filters_narrow_the_table_and_the_chart_shows_the_years_growth_targets(f
     assert at.header[0].value == "2023年增长目标（%）"
     charts = at.get("vega_lite_chart")
     assert charts, "no growth-target chart"
+    # every bar is labelled with its whole indicator name (no 200 px cut) and carries its value
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["layer"][0]["encoding"]["y"]["axis"]["labelLimit"] == 0
+    assert spec["layer"][1]["encoding"]["text"]["field"] == "%"
     at.text_input(key="fig_search").set_value("旅游").run()
     table = _table(at)
     assert len(table) >= 2

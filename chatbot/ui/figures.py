@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -102,11 +103,14 @@ def chart(rows: list[TableRow], lang: str) -> None:
         while name in names:
             name += " ·"
         names.append(name)
-    data = pd.DataFrame({t(lang, "col_indicator"): names, "%": [r.value for r in targets]})
-    st.bar_chart(
-        data, x=t(lang, "col_indicator"), y="%", horizontal=True, sort=False, height=max(220, 34 * len(targets)),
-        alt=t(lang, "figures_chart", year=year),
-    )
+    indicator = t(lang, "col_indicator")
+    data = pd.DataFrame({indicator: names, "%": [r.value for r in targets]})
+    # Altair rather than st.bar_chart: its default cut long names at 200 px ("城乡居民人均可…" twice,
+    # two bars nobody could tell apart); the whole name is shown, and each bar carries its value.
+    axis = alt.Y(f"{indicator}:N", sort=None, title=None, axis=alt.Axis(labelLimit=0))
+    bars = alt.Chart(data).mark_bar().encode(x=alt.X("%:Q", title="%"), y=axis, tooltip=[indicator, "%"])
+    values = bars.mark_text(align="left", dx=3).encode(text=alt.Text("%:Q", format="~g"))
+    st.altair_chart((bars + values).properties(height=max(220, 34 * len(targets))), alt=t(lang, "figures_chart", year=year))
 
 
 def passage_view(row: TableRow, bot: Chatbot, lang: str, n: int) -> None:
