@@ -1,4 +1,4 @@
-"""Record and replay (chatbot/answer/backends/cassette.py): a model's answers recorded once over the
+"""Record and replay (chatbot/answer/backends/cassette.py, replay.py): a model's answers recorded once over the
 real streamed protocol come back, through the `replay` backend, identical and with the server gone;
 an unrecorded prompt is a backend failure (the offline fallback), never an invented answer."""
 

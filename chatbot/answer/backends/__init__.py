@@ -28,7 +28,7 @@ def _ollama() -> type[Backend]:
 
 
 def _replay() -> type[Backend]:
-    from chatbot.answer.backends.cassette import ReplayBackend
+    from chatbot.answer.backends.replay import ReplayBackend
 
     return ReplayBackend
 
