@@ -17,9 +17,17 @@ from chatbot.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 
 
-def open_chatbot(settings: Settings | None = None, *, auto_ingest: bool = True, progress: bool = False) -> Chatbot:
-    """A ready Chatbot; on a fresh install (no store yet) the seeds are ingested first."""
+def open_chatbot(settings: Settings | None = None, *, auto_ingest: bool = True, progress: bool = False,
+                 serves_visitors: bool = False) -> Chatbot:
+    """A ready Chatbot; on a fresh install (no store yet) the seeds are ingested first.
+
+    `serves_visitors`: the web app and the HTTP API pass it. They never record model exchanges,
+    whatever the environment says: CHATBOT_RECORD_TO is a developer's aid, and a cassette holds
+    every visitor's question verbatim.
+    """
     settings = settings or get_settings()
+    if serves_visitors:
+        settings = without_recording(settings)
     embedder = get_embedder(settings)
     try:
         return Chatbot(settings, embedder=embedder)
@@ -31,3 +39,11 @@ def open_chatbot(settings: Settings | None = None, *, auto_ingest: bool = True, 
         logger.warning("no store yet: ingesting %s", settings.seeds_dir)
         ingest([settings.seeds_dir], settings, progress=progress, embedder=embedder)
         return Chatbot(settings, embedder=embedder)
+
+
+def without_recording(settings: Settings) -> Settings:
+    """The settings with CHATBOT_RECORD_TO switched off (logged once per call), for an edge that serves visitors."""
+    if settings.record_to is None:
+        return settings
+    logger.warning("CHATBOT_RECORD_TO is ignored here: the web app and the HTTP API never record visitors' questions")
+    return settings.model_copy(update={"record_to": None})

@@ -65,3 +65,39 @@ def test_a_broken_or_missing_cassette_is_one_clear_line(built_store, tmp_path):
         assert not health.reachable and words in health.detail and "\n" not in health.detail
         answer = bot.ask(FIRST, backend="replay")
         assert answer.fallback and any(words in w for w in answer.warnings)
+
+
+def test_the_edges_that_serve_visitors_never_record_them(built_store, tmp_path, monkeypatch):
+    """CHATBOT_RECORD_TO is a developer's aid: the CLI records with it, but the web app and the HTTP
+    API ignore it, since a cassette would hold every visitor's question verbatim."""
+    import uvicorn
+
+    import chatbot.api.app
+    from chatbot.api.server import serve
+    from chatbot.launch import open_chatbot
+    from chatbot.settings import get_settings
+    from chatbot.ui.resources import load_chatbot
+
+    cassette = tmp_path / "visitors.jsonl"
+    with FakeOpenAIServer(expected_api_key=KEY, reply=liar_reply("honest")) as server:
+        for name, value in {"CHATBOT_DATA_DIR": str(built_store), "OPENAI_API_KEY": KEY,
+                            "OPENAI_BASE_URL": server.base_url, "CHATBOT_RECORD_TO": str(cassette)}.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        load_chatbot.clear()
+        served: list = []  # what the API's Chatbot answered, asked while `serve` holds it open
+        monkeypatch.setattr(chatbot.api.app, "create_app",
+                            lambda bot, settings=None: served.append((bot.settings.record_to, bot.ask(FIRST, backend="openai"))))
+        monkeypatch.setattr(uvicorn, "run", lambda *a, **k: None)
+        try:
+            assert serve("127.0.0.1", 0) == 0
+            web = load_chatbot(str(built_store))
+            assert web.settings.record_to is None
+            for record_to, answer in (served[0], (None, web.ask(FIRST, backend="openai"))):
+                assert record_to is None and not answer.fallback  # the model answered, unrecorded
+            assert not cassette.exists()
+            track(open_chatbot()).ask(FIRST, backend="openai")  # the CLI's and eval's way in records
+            assert len(cassette.read_text(encoding="utf-8").splitlines()) == 1
+        finally:
+            load_chatbot.clear()
+            get_settings.cache_clear()

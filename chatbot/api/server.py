@@ -45,7 +45,7 @@ def serve(host: str, port: int, settings: Settings | None = None) -> int:
 
     settings = settings or get_settings()
     print(check_binding(host, settings), file=sys.stderr)
-    bot = open_chatbot(settings)
+    bot = open_chatbot(settings, serves_visitors=True)
     try:
         app = create_app(bot, settings)
         models = ", ".join(choice.label for choice in settings.public_choices)

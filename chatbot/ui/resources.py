@@ -40,7 +40,7 @@ def settings_for(data_dir: str) -> Settings:
 @st.cache_resource(show_spinner=False)
 def load_chatbot(data_dir: str) -> Chatbot:
     """The process-wide Chatbot for this data dir (ingests the seeds on a fresh install)."""
-    return open_chatbot(settings_for(data_dir))
+    return open_chatbot(settings_for(data_dir), serves_visitors=True)
 
 
 @st.cache_resource(show_spinner=False)
