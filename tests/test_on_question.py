@@ -55,6 +55,8 @@ def judged(question: str, answer: str, passages: list[Passage]):
         ("今年地区生产总值增长目标是多少？", "居民消费价格指数涨幅控制在3%以内[1]。", [ALL_TARGETS], "elsewhere"),
         # a name asked, a rank given
         ("全省环境空气质量综合指数排名第一的是哪个市？", "环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
+        # the same, told "according to the table": its framing (表格, 信息) is no name
+        ("全省环境空气质量综合指数排名第一的是哪个市？", "根据表格中的信息，环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
         # a number of people asked, an amount of money given (the rules table's kinds)
         ("今年城镇新增就业多少人？", "安排就业补助资金3000万元[1]。", [JOBS], "kind"),
         # the question asked back

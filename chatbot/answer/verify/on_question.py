@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chatbot.answer.asked import what_is_asked
+from chatbot.answer.verify import claimed_text
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
 from chatbot.question.rules import rules
@@ -132,8 +133,9 @@ def _echoes(sentence: str, asked: str) -> bool:
 
 
 def _new_content(sentence: str, asked: str) -> tuple[list[str], list[str]]:
-    """The sentence's content bigrams and figures that the question does not hold."""
-    norm = unicodedata.normalize("NFKC", _MARKERS.sub("", sentence))
+    """The sentence's content bigrams and figures that the question does not hold (its framing,
+    "根据表格中的信息，", is how it is told: 表格 and 信息 are nothing new)."""
+    norm = claimed_text(_MARKERS.sub("", sentence))
     units = [u for u in content_units(tag(norm)) if u not in asked]
     figures = [squash(written) for _, _, written, _, _ in figure_spans(norm)]
     return units, [f for f in figures if f not in asked]
