@@ -35,6 +35,7 @@ AIR = passage(
     "环境空气质量综合指数全省排名第2位，国考断面水环境质量状况全国排名第21位。命案起数下降69%，侵害未成年人案件全破。",
     year=2022,
 )
+MEDICAL = passage("一、2022年工作回顾 › （四）努力办好民生实事", "启动城镇职工医保门诊共济改革。武陵源区在全国首创“医保快递”服务。")
 JOBS = passage("二、2023年工作安排 › （四）保障和改善民生", "城镇新增就业1.2万人，安排就业补助资金3000万元。")
 
 
@@ -55,6 +56,8 @@ def judged(question: str, answer: str, passages: list[Passage]):
         ("今年地区生产总值增长目标是多少？", "居民消费价格指数涨幅控制在3%以内[1]。", [ALL_TARGETS], "elsewhere"),
         # a name asked, a rank given
         ("全省环境空气质量综合指数排名第一的是哪个市？", "环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
+        # the same, told "according to the table": its framing (表格, 信息) is no name
+        ("全省环境空气质量综合指数排名第一的是哪个市？", "根据表格中的信息，环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
         # a number of people asked, an amount of money given (the rules table's kinds)
         ("今年城镇新增就业多少人？", "安排就业补助资金3000万元[1]。", [JOBS], "kind"),
         # the question asked back
@@ -80,6 +83,8 @@ def test_a_supported_answer_about_something_else_is_off_the_question(question, a
         ("张家界环境空气质量在全省排第几？", "环境空气质量综合指数全省排名第2位[1]。", [AIR]),
         ("侵害未成年人的案件破了没？", "侵害未成年人案件全破[1]。", [AIR]),
         ("今年城镇新增就业多少人？", "城镇新增就业1.2万人[1]。", [JOBS]),
+        # terse, and more than a few characters from the quoted label; beside no other label
+        ("在全国首创“医保快递”服务的是哪个区？", "武陵源区[1]。", [MEDICAL]),
         ("What is the GDP growth target?", "7.5%左右[1]。", [TARGETS]),  # English: not judged
     ],
 )

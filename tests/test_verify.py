@@ -16,6 +16,10 @@ TARGETS = Passage(
     text="今年主要预期目标是：地区生产总值增长7.5%左右，旅游接待人次、旅游总收入分别增长40%左右，"
     "规模工业增加值增长8%左右，固定资产投资增长8%左右。",
 )
+POLICY = Passage(
+    chunk_id="p", source="s", score=1, year=2023, city="张家界", section="二、2023年工作安排 › 抢抓政策机遇",
+    text="张家界是全国25个重点旅游城市之一，要加强研究、主动对接，争取更多政策倾斜。",
+)
 SOCIAL = Passage(
     chunk_id="s", source="s", score=1, year=2023, city="张家界",
     section="一、2022年工作回顾 › （四）努力办好民生实事 › 社会保障水平大幅提高",
@@ -38,6 +42,9 @@ SOCIAL = Passage(
         ("实施医疗救助13.6万元[1]。", [SOCIAL], "figure"),  # 13.6万 counts 人次 there, not 元
         ("地区生产总值增长7.5%左右[2]。", [SOCIAL, TARGETS], None),
         ("地区生产总值增长7.5%左右[1]。", [SOCIAL, TARGETS], "figure"),  # wrong citation
+        # the report's own city supports nothing: without it, 怀化 and 积极 are absent, only 对接 is there
+        ("张家界跟怀化是积极对接的[1]。", [POLICY], "unsupported"),
+        ("张家界要主动对接，争取更多政策倾斜[1]。", [POLICY], None),
     ],
 )
 def test_each_check_names_its_reason(answer, passages, reason):

@@ -96,6 +96,12 @@ class Verification:
         return list(dict.fromkeys(s.reason for s in self.sentences if s.reason))
 
 
+def claimed_text(sentence: str) -> str:
+    """What the sentence claims, NFKC-normalised: without its list bullet, bold marks and framing
+    ("根据表格中的信息，"): how an answer is told is neither checked against the passages nor new content."""
+    return unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", sentence).replace("**", "")))
+
+
 def declines(sentence: str) -> bool:
     """The sentence says the report does not cover something (a refusal claims nothing)."""
     return bool(_DECLINES.search(sentence))
@@ -139,6 +145,12 @@ class _Checker:
             self._figures[n] = PassageFigures.of(self.passages[n - 1])
         return self._figures[n]
 
+    def own_units(self, units: list[str]) -> list[str]:
+        """The units that say something: not those of the report's own city (its metadata), which
+        every passage is about whether it names it or not ("张家界跟怀化是积极对接的" is not half
+        supported because 张家界 stands in the passage)."""
+        return [u for u in units if not (self.city and u in self.city)]
+
     def verbatim(self, body: str, numbers: list[int]) -> bool:
         core = squash(_FRAMING.sub("", body)).rstrip("。！？；.!?;")
         return bool(core) and any(core in self.contexts[n - 1] for n in numbers)
@@ -161,11 +173,11 @@ class _Checker:
             kinds = {n.kind for n in names}  # a title or a person is the strongest sign of invention
             kind = next(k for k in ("name", "place", "organisation") if k in kinds)
             return _Outcome(kind, [], 0.0, [n.text for n in names])
-        units = content_units(tokens)
+        units = self.own_units(content_units(tokens))
         share = share_present(units, haystack)
         clause_shares = [
             share_present(u, haystack)
-            for u in (content_units(tokens, s, e) for s, e in clause_spans(norm))
+            for u in (self.own_units(content_units(tokens, s, e)) for s, e in clause_spans(norm))
             if len(u) >= CLAUSE_MIN_UNITS
         ]
         if share < SUPPORT_MIN or (clause_shares and min(clause_shares) < CLAUSE_SUPPORT_MIN):
@@ -193,7 +205,7 @@ def _check_sentence(checker: _Checker, body: str, numbers: list[int]) -> tuple[A
         return sentence, None
     if numbers and checker.verbatim(body, numbers):
         return sentence, None
-    norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", body).replace("**", ""))) or body
+    norm = claimed_text(body) or body
     tokens = tag(norm)
     if numbers:
         outcome = checker.check(norm, tokens, numbers)
@@ -339,7 +351,7 @@ def without_closing_commentary(result: Verification, passages: list[Passage]) ->
 
 def _claims_something(sentence: str) -> bool:
     """The sentence has a content word or a figure ("水", "是的" and "以下是相关内容：" have neither)."""
-    norm = unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", sentence)))
+    norm = claimed_text(sentence)
     return bool(figure_spans(norm)) or bool(content_units(tag(norm))) or (is_english(norm) and len(norm.split()) >= 3)
 
 
@@ -382,4 +394,4 @@ def _quote(sentences: list[AnswerSentence], n: int, passage: Passage) -> str:
     return best
 
 
-__all__ = ["REASONS", "Verification", "declines", "planted_instructions", "verify", "without_closing_commentary"]
+__all__ = ["REASONS", "Verification", "claimed_text", "declines", "planted_instructions", "verify", "without_closing_commentary"]
