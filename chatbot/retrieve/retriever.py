@@ -29,7 +29,7 @@ from chatbot.retrieve.bilingual import english_expansions
 from chatbot.retrieve.embedders import Embedder
 from chatbot.retrieve.segments import SUFFIX as SEGMENT_SUFFIX
 from chatbot.retrieve.segments import Segment, list_segments
-from chatbot.retrieve.sharded_index import ShardedIndex
+from chatbot.retrieve.sharded_index import ShardedIndex, best_columns
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import LazyShard, Shard, ids_digest
 from chatbot.retrieve.snapshots import read_snapshot
@@ -52,7 +52,7 @@ RRF_K = 60
 REFRESH_SECONDS = 2.0
 STALE_CHECK = 20.0  # a snapshot checked longer ago than this is re-checked before a question is answered
 CHUNK_CACHE = 2048  # fetched passages kept per replica
-EXACT_SORT_LIMIT = 50_000  # above this many candidates, argpartition instead of a full sort
+EXACT_SORT_LIMIT = 50_000  # above this many candidates, best_columns instead of a full sort
 EXACT_DENSE_LIMIT = 5_000  # routed to at most this many chunks: exact dense scan instead of Chroma's filtered search
 VECTOR_CACHE = 20_000  # stored vectors kept per replica for routed questions (~30 MB at 384 dimensions)
 
@@ -414,7 +414,7 @@ class Retriever:
         if len(scores) <= EXACT_SORT_LIMIT:  # the order of ties as before shards (argsort is not stable)
             top = np.argsort(-scores)[:CANDIDATES]
         else:
-            top = np.argpartition(-scores, CANDIDATES)[:CANDIDATES]
+            top = best_columns(scores, CANDIDATES)
         return {state.ids[positions[i]]: float(scores[i]) for i in top if scores[i] > 0}
 
     def _dense_scores(self, state: _Snapshot, query: Query, where: dict | None) -> dict[str, float]:
