@@ -92,9 +92,9 @@ class ShardedIndex:
         """Where each token's postings start in the unit, and how many of them fall in each of
         its shards (tokens × shards; the documents holding the token there).
 
-        Reads no posting: a token's postings are sorted by document (shards.build_arrays,
-        segments.merge), so one `searchsorted` of the shards' first documents cuts its run
-        into shards. Scoring every posting's shard one by one was most of an unrouted
+        A token's postings are sorted by document (shards.build_arrays, segments.merge), so one
+        `searchsorted` of the shards' first documents cuts its run into shards. Looking up
+        every posting's shard (and `np.add.at` over every posting) was most of an unrouted
         search at scale."""
         begins, lengths = segment.postings(hashes)
         if len(columns) == 1:
@@ -183,11 +183,13 @@ BLOCK = 256  # columns per block in `best_columns`
 def best_columns(scores: np.ndarray, k: int) -> np.ndarray:
     """The columns of the k highest scores, best first, a tie going to the lower column.
 
-    Why not `argpartition` over every column: at 1M chunks it cost ~30-45 ms a question on
+    Why not `argpartition` over every column: at 1M chunks it cost ~20-45 ms a question on
     this machine, most of what remained of an unrouted search's lexical side. The k-th highest
-    block maximum is a floor for the k-th highest score (k blocks reach it), so only blocks whose
-    maximum reaches that floor can hold a winner: one pass for the maxima, then a partition over
-    those blocks only (a few thousand columns, more when many documents tie at the top).
+    block maximum (the floor) is at most the k-th highest score, since k blocks reach it. So the
+    scores above the floor all sit in the fewer than k blocks whose maximum is above it; if there
+    are fewer than k of them, the k-th highest score is the floor itself and the first columns
+    holding it complete the list. One pass for the maxima, one comparison pass at most, and
+    sorts of a few thousand values, however many documents tie (clones of one report do).
     """
     n = len(scores)
     blocks = -(-n // BLOCK)
@@ -199,10 +201,9 @@ def best_columns(scores: np.ndarray, k: int) -> np.ndarray:
     if full < blocks:
         maxima[full] = scores[full * BLOCK :].max()
     floor = np.partition(maxima, blocks - k)[blocks - k]
-    columns = (np.flatnonzero(maxima >= floor)[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    columns = (np.flatnonzero(maxima > floor)[:, None] * BLOCK + np.arange(BLOCK)).ravel()
     columns = columns[columns < n]
-    values = scores[columns]
-    kth = np.partition(values, len(values) - k)[len(values) - k]  # the k-th highest score
-    above = columns[values > kth]
-    top = np.concatenate([above, columns[values == kth][: k - len(above)]])
-    return top[np.argsort(-scores[top], kind="stable")]
+    columns = columns[scores[columns] > floor]
+    if len(columns) < k:
+        columns = np.concatenate([columns, np.flatnonzero(scores == floor)[: k - len(columns)]])
+    return columns[np.argsort(-scores[columns], kind="stable")][:k]
