@@ -119,3 +119,14 @@ def test_expansions_and_a_reports_glossary_are_stored_at_ingest(tmp_path):
     (tmp_path / "r.terms.tsv").write_text("# this report's own words\n粮田\t耕地\n", encoding="utf-8")
     glossary = " ".join(c.meta["terms"] for c in prepare_chunks(load(report), Settings(data_dir=tmp_path / "d"))).split()
     assert "粮田" in glossary and set(plain) <= set(glossary)
+
+
+def test_the_dense_search_asks_for_more_than_the_store_holds_and_gets_every_chunk(shared_bot, monkeypatch):
+    """No count() before the query (it cost a round trip growing with the store): Chroma caps
+    n_results itself, without a warning (warnings are errors here) and without losing a chunk."""
+    from chatbot.retrieve import retriever as module
+
+    stored = len(shared_bot.retriever)
+    monkeypatch.setattr(module, "CANDIDATES", stored + 20)
+    passages = shared_bot.retriever.search("旅游收入增长多少？", stored + 20, mode="dense")
+    assert len(passages) == stored and len({p.chunk_id for p in passages}) == stored

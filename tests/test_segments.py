@@ -4,7 +4,7 @@ manifest snapshot beside them (chatbot/retrieve/snapshots.py).
 Scores through segments are the very floats scoring shard by shard gives (global idf included),
 whichever segments exist; a shard the manifest stopped naming is masked out of a segment;
 compaction merges FANOUT units per level; a killed merge leaves no segment visible; a file that
-is not a segment is refused. The ingest that compacts is in tests/test_crash.py.
+is not a segment is refused. The top columns of a large score row are those of a full sort. The ingest that compacts is in tests/test_crash.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from chatbot.retrieve import segments
 from chatbot.retrieve.segments import SUFFIX, Segment, compact, cover, list_segments, remove_unused, write_segment
-from chatbot.retrieve.sharded_index import ShardedIndex
+from chatbot.retrieve.sharded_index import BLOCK, ShardedIndex, best_columns
 from chatbot.retrieve.shards import SUFFIX as SHARD_SUFFIX
 from chatbot.retrieve.shards import Shard, write_shard
 from chatbot.retrieve.snapshots import read_snapshot, write_snapshot
@@ -109,6 +109,20 @@ def test_a_segment_by_hand_round_trips(tmp_path):
     sizes = [Shard.open(tmp_path / f"{n}{SHARD_SUFFIX}").n_docs for n in names]
     assert list(segment.sizes) == sizes and int(segment.indptr[-1]) == len(segment.indices) == len(segment.data)
     assert np.all(np.diff(segment.hashes.astype(np.float64)) > 0)
+    for k in range(len(segment.hashes)):  # each token's documents ascending: scoring cuts runs into shards by it
+        assert np.all(np.diff(segment.indices[segment.indptr[k] : segment.indptr[k + 1]]) > 0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_columns_are_the_stable_sorts_first_k(seed):
+    """Block maxima prune the columns; the result is what a full stable sort gives, ties included."""
+    rng = np.random.default_rng(seed)
+    for n, k in ((1, 1), (BLOCK * 3, 40), (BLOCK * 40 + 17, 40), (100_003, 40), (5_000, 7)):
+        values = rng.random(n).astype(np.float32) if seed % 2 else rng.integers(0, 6, n).astype(np.float32)
+        values[rng.random(n) < 0.3] = 0
+        if seed == 4:
+            values[rng.random(n) < 0.2] = values.max()  # a tie at the top larger than k, as among clones
+        assert np.array_equal(best_columns(values, k), np.argsort(-values, kind="stable")[:k]), (n, k)
 
 
 def test_a_manifest_snapshot_is_used_only_for_its_own_version(tmp_path):

@@ -53,6 +53,7 @@ def test_round_trip_scores_exactly_like_bm25s(tmp_path, seed_terms):
     assert write_shard(tmp_path, ids, terms[:-1] + [["另一个"]]) != name  # other terms: another version
     shard = Shard.open(path)
     assert isinstance(shard.data.base, np.memmap) and shard.n_docs == len(ids)
+    assert all(np.all(np.diff(shard.indices[shard.indptr[k] : shard.indptr[k + 1]]) > 0) for k in range(len(shard.hashes)))
     index = ShardedIndex([shard])
     reference = bm25s.BM25()
     reference.index(terms, show_progress=False)

@@ -21,7 +21,8 @@ or a few small files; the big merges are rare (every FANOUT^k reports).
 
 Layout of `NAME.seg` (the shard container of shards.py, another magic): header
 {"shards": [names], "sizes": [documents per shard]}, arrays `hashes` (uint64 sorted),
-`indptr` (int64), `indices` (int32, document within the segment, shard after shard),
+`indptr` (int64), `indices` (int32, document within the segment, shard after shard, each
+token's documents in ascending order: the merge keeps them so),
 `data` (float32, the shard's stored score), `starts` (int64, first document of each shard).
 """
 

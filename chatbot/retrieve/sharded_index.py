@@ -74,8 +74,8 @@ class ShardedIndex:
         if todo:
             hashes = token_hashes(todo)
             total = np.zeros(len(todo), dtype=np.int64)
-            for segment, offsets in self.units:
-                total += self._postings(segment, offsets, hashes)[4].sum(axis=1)
+            for segment, columns in self.units:
+                total += (self._runs(segment, columns, hashes)[2] * (columns >= 0)).sum(axis=1)
             with self._lock:
                 self._df.update(zip(todo, total.tolist()))
         with self._lock:
@@ -88,27 +88,23 @@ class ShardedIndex:
         return float(idf(len(self), self.document_frequency([token])[token]))
 
     @staticmethod
-    def _postings(segment: Segment, columns: np.ndarray, hashes: np.ndarray):
-        """The unit's postings of each token that count (their shard answered for here):
-        per token, column (document's place in the scores), value, shard; and the
-        documents holding each token per shard (its df there, 0 for shards not answered for)."""
+    def _runs(segment: Segment, columns: np.ndarray, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where each token's postings start in the unit, and how many of them fall in each of
+        its shards (tokens × shards; the documents holding the token there).
+
+        A token's postings are sorted by document (shards.build_arrays, segments.merge), so one
+        `searchsorted` of the shards' first documents cuts its run into shards. Looking up
+        every posting's shard (and `np.add.at` over every posting) was most of an unrouted
+        search at scale."""
         begins, lengths = segment.postings(hashes)
-        total = int(lengths.sum())
-        firsts = np.cumsum(lengths) - lengths
-        gather = np.repeat(begins - firsts, lengths) + np.arange(total, dtype=np.int64)
-        local = np.asarray(segment.indices[gather], dtype=np.int64)
-        values = segment.data[gather]
-        token = np.repeat(np.arange(len(hashes), dtype=np.int64), lengths)
-        if len(segment.starts) == 2:  # one shard: no lookup
-            shard = np.zeros(total, dtype=np.int64)
-        else:
-            shard = np.searchsorted(segment.starts, local, side="right") - 1
-        keep = columns[shard] >= 0
-        if not keep.all():
-            local, values, token, shard = local[keep], values[keep], token[keep], shard[keep]
-        df = np.bincount(token * len(columns) + shard, minlength=len(hashes) * len(columns)).reshape(len(hashes), len(columns))
-        column = columns[shard] + local - segment.starts[shard]
-        return token, column, values, shard, df
+        if len(columns) == 1:
+            return begins, lengths, lengths[:, None].copy()
+        cuts = np.zeros((len(hashes), len(columns) + 1), dtype=np.int64)
+        starts, indices = segment.starts, segment.indices
+        for t in np.flatnonzero(lengths).tolist():
+            begin = int(begins[t])
+            cuts[t] = indices[begin : begin + int(lengths[t])].searchsorted(starts)
+        return begins, lengths, cuts[:, 1:] - cuts[:, :-1]
 
     # --- scoring ----------------------------------------------------------
     def scores(self, queries: Sequence[Sequence[str]], selected: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +112,10 @@ class ShardedIndex:
         token list of `queries`; and the global position of each column.
 
         For each document the additions happen token by token in query order, as bm25s's own
-        `get_scores` does, so one shard gives bit-identical scores.
+        `get_scores` does, so one shard gives bit-identical scores. A document lives in one
+        unit, so units are scored one after the other, and within a unit each query token's
+        postings are added to its row at once (a token holds a document once: no two
+        additions to one place in one step).
         """
         if selected is None:
             units, width = self.units, len(self)
@@ -129,31 +128,82 @@ class ShardedIndex:
             width = int(starts[-1])
             units = [(Segment.of_shard(self.names[s] or f"#{s}", self.shards[s]), starts[n : n + 1].copy()) for n, s in enumerate(chosen)]
             positions = np.concatenate([np.arange(self.offsets[s], self.offsets[s + 1]) for s in chosen] or [np.zeros(0, np.int64)])
-        rows = np.zeros(len(queries) * width, dtype=np.float32)
+        rows = np.zeros((len(queries), width), dtype=np.float32)
         vocab = list(dict.fromkeys(t for tokens in queries for t in tokens))
         if not vocab or not width:
-            return rows.reshape(len(queries), width), positions
+            return rows, positions
         hashes = token_hashes(vocab)
-        # Pass 1, per unit: the postings of each distinct token and its df in each shard.
-        found = [self._postings(segment, columns, hashes) for segment, columns in units]
-        total_df = sum(part[4].sum(axis=1) for part in found)
-        searched = idf(width, total_df)  # the searched set's idf, per distinct token
-        # Pass 2: each query token's postings in query order, rescaled from their shard's idf.
         index = {t: i for i, t in enumerate(vocab)}
-        wanted = np.array([index[t] for tokens in queries for t in tokens], dtype=np.int64)
-        row_base = np.repeat(np.arange(len(queries), dtype=np.int64) * width, [len(tokens) for tokens in queries])
-        targets, values = [], []
-        for (segment, _), (token, column, value, shard, df) in zip(units, found):
-            if not len(token):
+        wanted = [[index[t] for t in tokens] for tokens in queries]
+        # Pass 1, per unit: where each distinct token's postings are, and its df in each shard.
+        found = [self._runs(segment, columns, hashes) for segment, columns in units]
+        dfs = [counts * (columns >= 0) for (_, columns), (_, _, counts) in zip(units, found)]
+        total_df = sum(df.sum(axis=1) for df in dfs)
+        searched = idf(width, total_df)  # the searched set's idf, per distinct token
+        # Pass 2, per unit: each token's postings rescaled from their shard's idf, added in query order.
+        for (segment, columns), (begins, lengths, counts), df in zip(units, found, dfs):
+            present = df.any(axis=1)  # postings in a shard this unit answers for
+            if not present.any():
                 continue
             factor = (searched[:, None] / idf(np.diff(segment.starts)[None, :], df)).astype(np.float32)
-            order = np.argsort(token, kind="stable")  # postings grouped by token
-            counts = np.bincount(token, minlength=len(vocab))
-            firsts = np.cumsum(counts) - counts
-            lengths = counts[wanted]
-            pick = order[np.repeat(firsts[wanted] - (np.cumsum(lengths) - lengths), lengths) + np.arange(int(lengths.sum()))]
-            targets.append(np.repeat(row_base, lengths) + column[pick])
-            values.append(value[pick] * factor[np.repeat(wanted, lengths), shard[pick]])
-        if targets:
-            np.add.at(rows, np.concatenate(targets), np.concatenate(values))
-        return rows.reshape(len(queries), width), positions
+            shift = columns - segment.starts[:-1]  # a document's column minus its place in the unit
+            keep = columns >= 0
+            whole = bool(keep.all())
+            added: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+            for row, tokens in zip(rows, wanted):
+                for t in tokens:
+                    if not present[t]:
+                        continue
+                    if t not in added:
+                        added[t] = self._rescaled(segment, int(begins[t]), int(lengths[t]), counts[t], factor[t], shift, None if whole else keep)
+                    column, value = added[t]
+                    row[column] += value
+        return rows, positions
+
+    @staticmethod
+    def _rescaled(segment: Segment, begin: int, length: int, counts: np.ndarray, factor: np.ndarray,
+                  shift: np.ndarray, keep: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """One token's postings in one unit: their columns and their values times their shard's factor."""
+        end = begin + length
+        column = segment.indices[begin:end].astype(np.int64)
+        if len(counts) == 1:
+            column += shift[0]
+            return column, segment.data[begin:end] * factor[0]
+        column += shift.repeat(counts)
+        value = segment.data[begin:end] * factor.repeat(counts)
+        if keep is not None:
+            mask = keep.repeat(counts)
+            column, value = column[mask], value[mask]
+        return column, value
+
+
+BLOCK = 256  # columns per block in `best_columns`
+
+
+def best_columns(scores: np.ndarray, k: int) -> np.ndarray:
+    """The columns of the k highest scores, best first, a tie going to the lower column.
+
+    Why not `argpartition` over every column: at 1M chunks it cost ~20-45 ms a question on
+    this machine, most of what remained of an unrouted search's lexical side. The k-th highest
+    block maximum (the floor) is at most the k-th highest score, since k blocks reach it. So the
+    scores above the floor all sit in the fewer than k blocks whose maximum is above it; if there
+    are fewer than k of them, the k-th highest score is the floor itself and the first columns
+    holding it complete the list. One pass for the maxima, one comparison pass at most, and
+    sorts of a few thousand values, however many documents tie (clones of one report do).
+    """
+    n = len(scores)
+    blocks = -(-n // BLOCK)
+    if blocks <= k:
+        return np.argsort(-scores, kind="stable")[:k]
+    full = n // BLOCK
+    maxima = np.empty(blocks, dtype=scores.dtype)
+    maxima[:full] = scores[: full * BLOCK].reshape(full, BLOCK).max(axis=1)
+    if full < blocks:
+        maxima[full] = scores[full * BLOCK :].max()
+    floor = np.partition(maxima, blocks - k)[blocks - k]
+    columns = (np.flatnonzero(maxima > floor)[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    columns = columns[columns < n]
+    columns = columns[scores[columns] > floor]
+    if len(columns) < k:
+        columns = np.concatenate([columns, np.flatnonzero(scores == floor)[: k - len(columns)]])
+    return columns[np.argsort(-scores[columns], kind="stable")][:k]

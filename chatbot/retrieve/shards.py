@@ -11,7 +11,7 @@ its tokens: opening a shard is one `mmap`, looking tokens up one `searchsorted`.
 Layout of `NAME.bm25`: 8 bytes magic, 8 bytes header length, a JSON header
 ({"n_docs", "ids_sha", "arrays": {name: [offset, dtype, count]}}), then the arrays,
 each 64-byte aligned: `hashes` (uint64, sorted), `indptr` (int64, one more than
-hashes), `indices` (int32), `data` (float32).
+hashes), `indices` (int32, each token's documents in ascending order), `data` (float32).
 
 Files are written to a temporary name, fsynced and renamed (`write_shard`), and the
 manifest names them only after that, so a killed ingest never leaves a shard visible
@@ -65,7 +65,8 @@ def shard_name(ids: Sequence[str], token_lists: Sequence[Sequence[str]]) -> str:
 
 
 def build_arrays(token_lists: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
-    """bm25s's scores for these documents, with columns reordered by token hash."""
+    """bm25s's scores for these documents, with columns reordered by token hash; each token's
+    postings in document order (sharded_index.py cuts a segment's runs into shards by it)."""
     bm = bm25s.BM25()
     if token_lists:
         bm.index([list(t) or ["∅"] for t in token_lists], show_progress=False)
@@ -82,12 +83,12 @@ def build_arrays(token_lists: Sequence[Sequence[str]]) -> dict[str, np.ndarray]:
     new_indptr = np.zeros(columns + 1, dtype=np.int64)
     np.cumsum(lengths, out=new_indptr[1:])
     gather = np.repeat(indptr[order] - new_indptr[:-1], lengths) + np.arange(int(new_indptr[-1]), dtype=np.int64)
-    return {
-        "hashes": hashes[order],
-        "indptr": new_indptr,
-        "indices": np.asarray(indices, dtype=np.int32)[gather],
-        "data": np.asarray(data, dtype=np.float32)[gather],
-    }
+    indices, data = np.asarray(indices, dtype=np.int32)[gather], np.asarray(data, dtype=np.float32)[gather]
+    token = np.repeat(np.arange(columns, dtype=np.int64), lengths)
+    if np.any((np.diff(indices) <= 0) & (np.diff(token) == 0)):  # bm25s sorts them; scoring relies on it
+        within = np.lexsort((indices, token))
+        indices, data = indices[within], data[within]
+    return {"hashes": hashes[order], "indptr": new_indptr, "indices": indices, "data": data}
 
 
 def fsync_dir(path: Path) -> None:
