@@ -147,8 +147,8 @@ class _Checker:
 
     def own_units(self, units: list[str]) -> list[str]:
         """The units that say something: not those of the report's own city (its metadata), which
-        every passage is about whether it names it or not ("张家界跟怀化是积极对接的" is not half
-        supported because 张家界 stands in the passage)."""
+        every passage is about whether it names it or not: in a 岳阳 report, "岳阳跟怀化是积极对接的" is
+        not half supported because 岳阳 stands in the passage)."""
         return [u for u in units if not (self.city and u in self.city)]
 
     def verbatim(self, body: str, numbers: list[int]) -> bool:

@@ -129,7 +129,7 @@ def _quoted(question: str) -> list[str]:
 
 def _beside_another_label(windows: list[str], asked: list[str]) -> bool:
     """A window holds a quoted label other than those asked (nor a piece of one: “一次办” in “一件事一次办”):
-    the answer quotes what that label names (“五大” beside 张家界大鲵、武陵源葛根). A terse answer far from
+    the answer quotes what that label names (“五大” beside 某地大鲵、某县葛根). A terse answer far from
     every label ("武陵源区" asked by “医保快递”, eight characters on) is not at another one."""
     others = {squash(m.group(1)) for window in windows for m in _QUOTED.finditer(window)}
     return any(not any(other in label or label in other for label in asked) for other in others)
