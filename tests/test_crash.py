@@ -158,10 +158,11 @@ def check_exhaustively(settings: Settings, path: Path, embedder) -> None:
             assert vector is not None and len(vector) == DIM, cid
             assert all(math.isfinite(float(x)) for x in vector), cid
             vectors.append([float(x) for x in vector])
-        # every vector is in the index: it finds its own record first
-        found = col.query(query_embeddings=vectors, n_results=1, include=["distances"])
+        # every vector is in the index: it finds its own record among its nearest (not necessarily
+        # first: HNSW is approximate, and a near-duplicate chunk's vector may tie with it)
+        found = col.query(query_embeddings=vectors, n_results=3, include=["distances"])
         for cid, ids, distances in zip(got["ids"], found["ids"], found["distances"]):
-            assert ids == [cid] and distances[0] < 1e-3, f"{cid} is not searchable"
+            assert cid in ids and distances[ids.index(cid)] < 1e-3, f"{cid} is not searchable"
         manifest = store.read_manifest()
         by_source: dict[str, list[str]] = {}
         for c in expected.values():
