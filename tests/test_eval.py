@@ -16,7 +16,7 @@ from chatbot.evaluation.run import evaluate
 
 QA = Path(__file__).parent / "data" / "qa.jsonl"
 
-GATE = {"hit@1": 0.85, "hit@5": 0.97, "keyword_accuracy": 0.85, "refusal_precision": 0.72, "refusal_recall": 0.70}
+GATE = {"hit@1": 0.85, "hit@5": 0.97, "keyword_accuracy": 0.85, "refusal_precision": 0.9, "refusal_recall": 0.8}
 
 
 def test_quality_gate_on_holdout(shared_bot, tmp_path):

@@ -109,3 +109,45 @@ def test_closing_commentary_is_dropped_and_a_flagged_claim_is_not():
 
     between = verify("这一安排充分体现了稳中求进的总基调，前景十分可期。地区生产总值增长7.5%左右[1]。", [TARGETS])
     assert without_closing_commentary(between, [TARGETS]) is between  # only what follows the last cited sentence
+
+
+@pytest.mark.parametrize(
+    "question, answer, passages, reason",
+    [
+        ("全省环境空气质量综合指数排名第一的是哪个市？", "环境空气质量综合指数全省排名第2位[1]。", [AIR], "no_name"),
+        ("今年城镇新增就业多少人？", "安排就业补助资金3000万元[1]。", [JOBS], "no_figure"),  # the people row's message
+        ("环境空气质量综合指数", "环境空气质量综合指数[1]。", [AIR], "not_covered"),
+    ],
+)
+def test_a_verdict_names_the_refusal_message_for_what_is_missing(question, answer, passages, reason):
+    off = judged(question, answer, passages)
+    assert off is not None and off.reason == reason, off
+
+
+def test_the_offline_answer_refuses_when_it_lacks_the_kind_of_thing_asked(shared_bot):
+    from chatbot.answer import AnswerRequest, Draft
+    from chatbot.question.rules import refusal_message
+
+    question, answer = "全省环境空气质量综合指数排名第一的是哪个市？", "环境空气质量综合指数全省排名第2位[1]。"
+    draft = shared_bot._offline_on_question(Draft(answer), verify(answer, [AIR]), AnswerRequest(question, [AIR]))
+    assert draft.refused and draft.reason == "no_name" and draft.text == refusal_message("no_name", False)
+
+
+def test_the_offline_answer_keeps_a_right_answer_and_one_quoted_elsewhere(shared_bot):
+    """Only echo, nothing new and a missing kind refuse offline: "elsewhere" refused an answerable
+    tune item (a follow-up whose own words are few), so the offline answer keeps its best sentence."""
+    from chatbot.answer import AnswerRequest, Draft
+
+    for question, answer, passages in [
+        ("今年城镇新增就业多少人？", "城镇新增就业1.2万人[1]。", [JOBS]),
+        ("今年地区生产总值增长目标是多少？", "居民消费价格指数涨幅控制在3%以内[1]。", [ALL_TARGETS]),  # elsewhere
+    ]:
+        draft = Draft(answer)
+        assert shared_bot._offline_on_question(draft, verify(answer, passages), AnswerRequest(question, passages)) is draft
+
+
+def test_a_question_the_offline_answer_only_shares_words_with_is_refused_end_to_end(shared_bot):
+    answer = shared_bot.ask("全省环境空气质量综合指数排名第一的是哪个市？")
+    assert answer.refused and answer.answer == "报告提到了相关内容，但没有给出所问的具体名称。"
+    kept = shared_bot.ask("环境空气质量综合指数在全省排第几？")
+    assert not kept.refused and "第2位" in kept.answer

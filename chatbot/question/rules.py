@@ -65,6 +65,7 @@ MESSAGES = {
     "no_detail": ("The report mentions this, but does not say when or where.", "报告提到了相关内容，但没有给出具体的时间或地点。"),
     "not_listed": ("The report names this, but does not list what it consists of.", "报告提到了这一项，但没有列出具体内容。"),
     "no_person": ("The report names no person for this.", "报告没有提到相关人员的姓名。"),
+    "no_name": ("The report mentions this, but does not give the name asked for.", "报告提到了相关内容，但没有给出所问的具体名称。"),
     "no_figure": ("The report mentions this, but gives no figure for it.", "报告提到了相关内容，但没有给出具体数字。"),
     "not_covered": ("The report does not cover this question.", "报告中没有找到与这个问题相关的内容。"),
 }

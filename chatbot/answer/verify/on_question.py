@@ -34,7 +34,7 @@ from chatbot.answer.asked import what_is_asked
 from chatbot.answer.verify import claimed_text
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
-from chatbot.question.rules import rules
+from chatbot.question.rules import Rule, rules
 from chatbot.question.vocabulary import QUESTION_WORDS, WHETHER_QUESTION
 from chatbot.textutil import figure_spans, is_english, split_sentences
 from chatbot.types import AnswerSentence, Passage
@@ -59,10 +59,13 @@ _QUOTED = re.compile(r"[“\"‘'「『]([^”\"’'」』]{1,20})[”\"’'」�
 @dataclass(frozen=True)
 class OffQuestion:
     """Why an answer does not answer: `kind` "elsewhere" (it quotes a passage sentence about something
-    else), "nothing_new" (it only repeats the question's words) or "echo" (it repeats the question)."""
+    else), "nothing_new" (it only repeats the question's words), "echo" (it repeats the question) or
+    "kind" (it lacks the kind of thing asked). `reason` is the refusal message's key
+    (chatbot.question.rules.MESSAGES) for an answerer that refuses instead of answering off the question."""
 
     kind: str
     detail: str
+    reason: str = "not_covered"
 
 
 def off_question(question: str, sentences: list[AnswerSentence], passages: list[Passage],
@@ -82,10 +85,10 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
     if not any(units or figures for _, (units, figures) in news):
         return OffQuestion("nothing_new", "".join(s.text for s in claims))
     if _NAME_ASKED.search(own) and not any(units for _, (units, _) in news):
-        return OffQuestion("kind", "".join(s.text for s in claims))  # a name asked, only figures given
+        return OffQuestion("kind", "".join(s.text for s in claims), "no_name")  # a name asked, only figures given
     missing_kind = _kind_missing(own, "".join(s.text for s in claims), passages)
     if missing_kind:
-        return OffQuestion("kind", missing_kind)
+        return OffQuestion("kind", ", ".join(rule.name for rule in missing_kind), missing_kind[0].reason)
     candidates = [(squash(p.text[a:b]), squash(p.section)) for p in passages for a, b in split_sentences(p.text)]
     clauses: list[str] = []
     windows: list[str] = []
@@ -110,16 +113,17 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
     return OffQuestion("elsewhere", "".join(s.text for s in claims))
 
 
-def _kind_missing(question: str, answer: str, passages: list[Passage]) -> str | None:
-    """The kind of figure the question asks (the rules table: an amount of money, a number of people, a
-    distance, a date, a rate, any figure), when the answer gives none of it and a passage sentence does."""
+def _kind_missing(question: str, answer: str, passages: list[Passage]) -> list[Rule]:
+    """The rows for the kind of figure the question asks (the rules table: an amount of money, a number
+    of people, a distance, a date, a rate, any figure), when the answer gives none of it and a passage
+    sentence does; else none."""
     asked = [rule for rule in rules("select") if rule.matches(question)]  # as the offline answerer reads them
     asked = asked + [rule for rule in rules("alternative") if rule.matches(question)] if asked else [
         rule for rule in rules("fallback") if rule.matches(question)]
     if not asked or any(rule.needs(answer) for rule in asked):
-        return None
+        return []
     held = any(rule.needs(p.text[a:b]) for p in passages for a, b in split_sentences(p.text) for rule in asked)
-    return ", ".join(rule.name for rule in asked) if held else None
+    return asked if held else []
 
 
 def _quoted(question: str) -> list[str]:
