@@ -24,6 +24,7 @@ CASES = {
     "invented_official": (GDP, {"name"}),
     "invented_project": (GDP, {"place", "organisation"}),
     "unsupported_claim": (GDP, {"unsupported"}),
+    "added_judgement": (GDP, {"judgement"}),
     "invented_figure": (GDP, {"figure"}),
     "moved_figure": (GDP, {"figure"}),
     "wrong_year": (GDP, {"year"}),

@@ -45,6 +45,12 @@ SOCIAL = Passage(
         # the report's own city supports nothing: without it, 怀化 and 积极 are absent, only 对接 is there
         ("张家界跟怀化是积极对接的[1]。", [POLICY], "unsupported"),
         ("张家界要主动对接，争取更多政策倾斜[1]。", [POLICY], None),
+        # a grade the passage does not give, every other word of the sentence its own
+        ("地区生产总值增长7.5%左右，位居前列[1]。", [TARGETS], "judgement"),
+        ("地区生产总值显著增长7.5%左右[1]。", [TARGETS], "judgement"),
+        ("全市常住人口医疗保险参保率达96.7%，全省领先[1]。", [SOCIAL], "judgement"),
+        # the passage's own grade (大幅提高) is no addition
+        ("社会保障水平大幅提高，全市常住人口医疗保险参保率达96.7%[1]。", [SOCIAL], None),
     ],
 )
 def test_each_check_names_its_reason(answer, passages, reason):

@@ -8,7 +8,8 @@ Every answer (any backend) goes through `verify`. For each sentence:
 - otherwise each claim is checked against the cited passages, and the first failure names
   the reason: `figure` (a value absent, or given there for something else), `year`, `name`
   (a person or a title), `place`, `organisation`, `unsupported` (most of its content words
-  are absent), `injected` (it repeats an instruction planted in a passage);
+  are absent), `judgement` (a grade such as 位居前列 or 显著 that the passages do not give),
+  `injected` (it repeats an instruction planted in a passage);
 - a sentence without a marker gets the passage that clearly supports it (the marker is added
   and recorded in `added_citations`), or is flagged `uncited`;
 - a sentence saying the report does not cover something claims nothing and needs no source.
@@ -24,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from chatbot.answer.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
+from chatbot.answer.verify.judgements import added_judgements
 from chatbot.answer.verify.names import unsupported_names
 from chatbot.answer.verify.references import plain_references
 from chatbot.answer.verify.text import clause_spans, content_units, share_present, squash, tag
@@ -37,7 +39,7 @@ CLAUSE_SUPPORT_MIN = 0.5  # ... and of each clause with at least CLAUSE_MIN_UNIT
 CLAUSE_MIN_UNITS = 3
 ATTACH_MIN = 0.6  # an uncited sentence gets a passage's marker when that passage supports this share
 
-REASONS = ("injected", "figure", "year", "name", "place", "organisation", "unsupported", "uncited")
+REASONS = ("injected", "figure", "year", "name", "place", "organisation", "unsupported", "judgement", "uncited")
 
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
@@ -182,6 +184,9 @@ class _Checker:
         ]
         if share < SUPPORT_MIN or (clause_shares and min(clause_shares) < CLAUSE_SUPPORT_MIN):
             return _Outcome("unsupported", [], share)
+        judged = added_judgements(norm, haystack)
+        if judged:  # a grade the passages do not give ("位居全省前列"), the rest of the sentence theirs
+            return _Outcome("judgement", [], share, judged)
         return _Outcome(None, [], share)
 
 
@@ -254,6 +259,7 @@ def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], ba
         "name": "Names or posts the cited passages do not mention (人名或职务未见于引用段落): ",
         "place": "Places the cited passages do not mention (地名未见于引用段落): ",
         "organisation": "Organisations or projects the cited passages do not mention (机构或项目未见于引用段落): ",
+        "judgement": "Judgements the cited passages do not make (引用段落没有这样的评价): ",
     }
     for reason, label in labels.items():
         if details.get(reason):

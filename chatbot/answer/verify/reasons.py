@@ -10,6 +10,7 @@ LABELS = {
     "place": ("地名未见于出处", "place not in the source"),
     "organisation": ("机构或项目未见于出处", "organisation not in the source"),
     "unsupported": ("出处不支持这句话", "not supported by the source"),
+    "judgement": ("出处没有这样的评价", "a judgement the source does not make"),
     "uncited": ("未注明出处", "no source"),
     "injected": ("重复了文档中的指令", "repeats a planted instruction"),
 }
