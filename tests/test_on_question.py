@@ -68,6 +68,8 @@ def judged(question: str, answer: str, passages: list[Passage]):
         ("命案降了多少？侵害未成年人的案件破了没？", "命案起数下降69%，侵害未成年人的案件破了没[1]。", [AIR], "echo"),
         # nothing beyond the question's words
         ("环境空气质量综合指数", "环境空气质量综合指数[1]。", [AIR], "nothing_new"),
+        # English: a number of people asked, the report quoted on money
+        ("How many people will find new jobs in towns this year?", "安排就业补助资金3000万元[1]。", [JOBS], "kind"),
         # everyday words: the best sentence holds a little of the question (企业, 难), the answer's source none
         ("企业贷款难，政府怎么帮？", "做实“项目警官”“园区警务”，为项目建设护航[1]。", [FINANCE], "unaddressed"),
     ],
@@ -91,7 +93,9 @@ def test_a_supported_answer_about_something_else_is_off_the_question(question, a
         ("今年城镇新增就业多少人？", "城镇新增就业1.2万人[1]。", [JOBS]),
         # terse, and more than a few characters from the quoted label; beside no other label
         ("在全国首创“医保快递”服务的是哪个区？", "武陵源区[1]。", [MEDICAL]),
-        ("What is the GDP growth target?", "7.5%左右[1]。", [TARGETS]),  # English: not judged
+        ("What is the GDP growth target?", "7.5%左右[1]。", [TARGETS]),  # English: only the kind asked is judged
+        ("How many people will find new jobs in towns this year?", "城镇新增就业1.2万人[1]。", [JOBS]),
+        ("How many people will find new jobs in towns this year?", "About 12,000 people [1].", [JOBS]),  # English units
         ("企业贷款难，政府怎么帮？", "建设“金融超市”，切实解决企业融资难问题[1]。", [FINANCE]),
         # no passage sentence holds even a fifth of the question (借钱 is not 融资): not judged
         ("小企业找银行借钱难，政府有什么办法？", "做实“项目警官”“园区警务”，为项目建设护航[1]。", [FINANCE]),
