@@ -205,7 +205,7 @@ LIES = (
     "invented_official",  # 常务副市长刘建明表示，<honest sentence>
     "invented_project",  # <honest>; 将在云梦新区新建国际会展中心[n]。
     "unsupported_claim",  # <honest>; 这一目标已经提前在上半年全面完成[n]。
-    "added_judgement",  # <honest>，位居前列[n]。 (a grade the passage does not give)
+    "added_judgement",  # <honest>[n]。<a clause of it>，位居前列[n]。 (a grade the passage does not give)
     "invented_figure",  # the honest sentence with one figure changed
     "moved_figure",  # the honest sentence with one figure swapped for another fact's figure
     "wrong_year",  # the honest sentence with its year (or 今年) made another year
@@ -277,8 +277,10 @@ def liar_reply(lie: Optional[str] = None, *, markers: bool = True) -> Callable[[
             return cite("常务副市长刘建明表示，" + sentence, n)
         if lie == "invented_project":
             return cite(sentence, n) + cite("将在云梦新区新建国际会展中心", n)
-        if lie == "added_judgement":
-            return cite(sentence + "，位居前列", n)
+        if lie == "added_judgement":  # a short clause of it graded, after the honest sentence (the answer is kept)
+            clauses = [c for c in re.split(r"[，；：]", sentence) if len(c) >= 6]
+            clause = next((c for c in clauses if _FIGURE_RE.search(c)), clauses[0] if clauses else sentence)
+            return cite(sentence, n) + cite(clause + "，位居前列", n)
         if lie == "unsupported_claim":
             return cite(sentence, n) + cite("这一目标已经提前在上半年全面完成", n)
         if lie == "invented_figure":
