@@ -292,12 +292,12 @@ class Chatbot:
                 raise BackendError(chosen.name, "The model returned an empty answer.")
             return draft
         except BackendError as exc:
-            return (yield from self._fallback(chosen, request, progress, "backend_error", f"{exc} Showing the offline extractive answer instead."))
+            return (yield from self._fallback(chosen, request, progress, "backend_error", f"{exc} Showing the offline extractive answer instead."))[0]
         except Exception:  # noqa: BLE001 - a bug in one answerer must not cost the user the answer
             logger.exception("answerer %s failed", chosen.name)
             return (yield from self._fallback(
                 chosen, request, progress, "backend_error", f"[{chosen.name}] The answer failed. Showing the offline extractive answer instead."
-            ))
+            ))[0]
 
     def _within(self, source, deadline: Deadline, slot: _Slot, name: str) -> Iterator:  # noqa: ANN001
         """A model call's pieces under the whole-answer deadline (none is started once it has passed)."""
@@ -324,17 +324,8 @@ class Chatbot:
         (chatbot.answer.verify.on_question) is replaced by the checked offline answer, which refuses by
         itself when the passages hold no answer. A kept answer loses its closing commentary: trailing
         sentences that cite nothing and that no passage supports ("因此……确实有可能回暖。")."""
-        offline = chosen is self._offline
-        if offline and not draft.refused and result.cited_any:
-            draft = self._offline_on_question(draft, result, request)
-        if draft.refused or (offline and not result.cited_any):
-            if not draft.refused:
-                logger.info("offline answer is empty or cites nothing after checking: a refusal")
-                draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
-            yield from self._show(draft.text, progress)
-            return draft, verify(draft.text, request.passages)
-        if offline:  # the offline answer is the last resort; it keeps its flags
-            return draft, result
+        if draft.refused or chosen is self._offline or progress.fallback:
+            return (yield from self._settle(draft, result, request, progress))
         if result.empty or not result.says_something:
             logger.info("answer of %s says nothing after checking", chosen.name)
             notice = (
@@ -368,8 +359,28 @@ class Chatbot:
             reason = "off_question"
         else:
             return draft, without_closing_commentary(result, request.passages)
-        draft = yield from self._fallback(chosen, request, progress, reason, notice)
-        return draft, verify(draft.text, request.passages)
+        return (yield from self._fallback(chosen, request, progress, reason, notice))
+
+    def _settle(self, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress) -> Iterator[Event]:
+        """A refusal, or the offline answer (as the answerer chosen or after a backend error), made final."""
+        draft, result = self._offline_checked(draft, result, request)
+        yield from self._show(draft.text, progress)
+        return draft, result
+
+    def _offline_answer(self, request: AnswerRequest) -> tuple[Draft, Verification]:
+        draft = next(piece for piece in self._offline.answer(request) if isinstance(piece, Draft))
+        return self._offline_checked(draft, verify(draft.text, request.passages), request)
+
+    def _offline_checked(self, draft: Draft, result: Verification, request: AnswerRequest) -> tuple[Draft, Verification]:
+        """The offline answer is the last resort and keeps its flags, but it refuses when it cites
+        nothing after checking, or when the on-question check finds it does not answer
+        (`_offline_on_question`)."""
+        if not draft.refused and result.cited_any:
+            draft = self._offline_on_question(draft, result, request)
+        if not draft.refused and not result.cited_any:
+            logger.info("offline answer is empty or cites nothing after checking: a refusal")
+            draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
+        return draft, (verify(draft.text, request.passages) if draft.refused else result)
 
     def _show(self, text: str, progress: _Progress) -> Iterator[Event]:
         """Make `text` what the reader sees: withdraw what was streamed if it differs."""
@@ -381,18 +392,17 @@ class Chatbot:
         progress.streamed, progress.shown = True, text
 
     def _fallback(self, chosen: Answerer, request: AnswerRequest, progress: _Progress, reason: str, notice: str) -> Iterator[Event]:
-        """The one fallback: the offline answer replaces whatever was streamed, with a notice saying why."""
+        """The one fallback: the checked offline answer replaces whatever was streamed, with a notice
+        saying why. Returns the offline draft and its verification."""
         if chosen is self._offline:
             raise RuntimeError(notice)  # the offline answerer itself failed: a bug, not a backend outage
         logger.warning("falling back to the offline answer: %s", notice)
         progress.warnings.append(notice)
         progress.fallback, progress.fallback_reason = True, reason
         yield Event("notice", notice)
-        draft = next(piece for piece in self._offline.answer(request) if isinstance(piece, Draft))
-        if not draft.refused:
-            draft = self._offline_on_question(draft, verify(draft.text, request.passages), request)
+        draft, result = self._offline_answer(request)
         yield from self._show(draft.text, progress)
-        return draft
+        return draft, result
 
     def _offline_on_question(self, draft: Draft, result: Verification, request: AnswerRequest) -> Draft:
         """The offline answer, or a refusal when the on-question check finds it repeats the question,

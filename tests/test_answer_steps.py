@@ -112,6 +112,17 @@ def test_the_models_refusal_line_stays_a_refusal_without_fallback(built_store, s
     assert answer.refused and not answer.fallback
 
 
+@pytest.mark.parametrize("question", [GDP, "全省环境空气质量综合指数排名第一的是哪个市？"])
+def test_after_a_backend_error_the_reader_gets_exactly_the_offline_answer(built_store, server, question):
+    """The fallback is judged as the offline answer is (its refusals included), once: one notice, one reason."""
+    server.mode = "server_error"
+    bot = bot_for(built_store, server)
+    answer, offline = bot.ask(question, backend="openai"), bot.ask(question, backend="extractive")
+    assert answer.fallback and answer.fallback_reason == "backend_error"
+    assert (answer.answer, answer.refused, answer.sentences) == (offline.answer, offline.refused, offline.sentences)
+    assert sum("offline extractive answer" in w for w in answer.warnings) == 1, answer.warnings
+
+
 # --- instructions inside a question ------------------------------------------------------
 @pytest.mark.parametrize(
     "question, left",

@@ -38,7 +38,7 @@ from chatbot.answer.asked import what_is_asked
 from chatbot.answer.verify import claimed_text
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
-from chatbot.question.rules import Rule, rules
+from chatbot.question.rules import rules
 from chatbot.question.vocabulary import QUESTION_WORDS, WHETHER_QUESTION
 from chatbot.textutil import figure_spans, is_english, split_sentences
 from chatbot.types import AnswerSentence, Passage
@@ -100,9 +100,8 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
         return OffQuestion("nothing_new", "".join(s.text for s in claims))
     if _NAME_ASKED.search(own) and not any(units for _, (units, _) in news):
         return OffQuestion("kind", "".join(s.text for s in claims), "no_name")  # a name asked, only figures given
-    missing_kind = _kind_missing(own, "".join(s.text for s in claims), passages)
-    if missing_kind:
-        return OffQuestion("kind", ", ".join(rule.name for rule in missing_kind), missing_kind[0].reason)
+    if (missing_kind := _kind_verdict(own, "".join(s.text for s in claims), passages)) is not None:
+        return missing_kind
     candidates = [(squash(p.text[a:b]), squash(p.section)) for p in passages for a, b in split_sentences(p.text)]
     clauses: list[str] = []
     windows: list[str] = []
@@ -141,23 +140,21 @@ def _english_kind(question: str, sentences: list[AnswerSentence], passages: list
     text = "".join(s.text for s in claims)
     if not claims or is_english(text):
         return None
-    missing_kind = _kind_missing(question, text, passages)
-    if missing_kind:
-        return OffQuestion("kind", ", ".join(rule.name for rule in missing_kind), missing_kind[0].reason)
-    return None
+    return _kind_verdict(question, text, passages)
 
 
-def _kind_missing(question: str, answer: str, passages: list[Passage]) -> list[Rule]:
-    """The rows for the kind of figure the question asks (the rules table: an amount of money, a number
-    of people, a distance, a date, a rate, any figure), when the answer gives none of it and a passage
-    sentence does; else none."""
+def _kind_verdict(question: str, answer: str, passages: list[Passage]) -> OffQuestion | None:
+    """The "kind" verdict when the answer lacks the kind of figure the question asks (the rules table:
+    an amount of money, a number of people, a distance, a date, a rate, any figure) and a passage
+    sentence has it; its reason is the first such row's refusal message. Else None."""
     asked = [rule for rule in rules("select") if rule.matches(question)]  # as the offline answerer reads them
     asked = asked + [rule for rule in rules("alternative") if rule.matches(question)] if asked else [
         rule for rule in rules("fallback") if rule.matches(question)]
     if not asked or any(rule.needs(answer) for rule in asked):
-        return []
-    held = any(rule.needs(p.text[a:b]) for p in passages for a, b in split_sentences(p.text) for rule in asked)
-    return asked if held else []
+        return None
+    if not any(rule.needs(p.text[a:b]) for p in passages for a, b in split_sentences(p.text) for rule in asked):
+        return None
+    return OffQuestion("kind", ", ".join(rule.name for rule in asked), asked[0].reason)
 
 
 def _quoted(question: str) -> list[str]:
