@@ -83,7 +83,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | no_evidence
     rewritten_by: str = "none"
 
 
@@ -358,7 +358,16 @@ class Chatbot:
             )
             reason = "off_question"
         else:
-            return draft, without_closing_commentary(result, request.passages)
+            offline = self._offline_answer(request)
+            if not offline[0].refused:
+                return draft, without_closing_commentary(result, request.passages)
+            logger.info("answer of %s kept by its checks, but the offline answer refuses %r (%s)",
+                        chosen.name, request.question, offline[0].reason)
+            notice = (
+                "在检索到的原文中找不到这个问题的答案，模型的回答不予显示。"
+                "The retrieved passages hold no answer to this question; the model's answer is withheld."
+            )
+            return (yield from self._fallback(chosen, request, progress, "no_evidence", notice, offline))
         return (yield from self._fallback(chosen, request, progress, reason, notice))
 
     def _settle(self, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress) -> Iterator[Event]:
@@ -391,16 +400,19 @@ class Chatbot:
         yield Event("token", text)
         progress.streamed, progress.shown = True, text
 
-    def _fallback(self, chosen: Answerer, request: AnswerRequest, progress: _Progress, reason: str, notice: str) -> Iterator[Event]:
-        """The one fallback: the checked offline answer replaces whatever was streamed, with a notice
-        saying why. Returns the offline draft and its verification."""
+    def _fallback(
+        self, chosen: Answerer, request: AnswerRequest, progress: _Progress, reason: str, notice: str,
+        offline: tuple[Draft, Verification] | None = None,
+    ) -> Iterator[Event]:
+        """The one fallback: the checked offline answer (`offline`, when already made) replaces whatever
+        was streamed, with a notice saying why. Returns the offline draft and its verification."""
         if chosen is self._offline:
             raise RuntimeError(notice)  # the offline answerer itself failed: a bug, not a backend outage
         logger.warning("falling back to the offline answer: %s", notice)
         progress.warnings.append(notice)
         progress.fallback, progress.fallback_reason = True, reason
         yield Event("notice", notice)
-        draft, result = self._offline_answer(request)
+        draft, result = offline or self._offline_answer(request)
         yield from self._show(draft.text, progress)
         return draft, result
 

@@ -14,7 +14,7 @@ from chatbot.question.rewrite import trustworthy_rewrite
 from chatbot.settings import Settings
 from chatbot.types import Message
 from tests.conftest import track
-from tests.fakes.llm_servers import FakeOpenAIServer
+from tests.fakes.llm_servers import FakeOpenAIServer, liar_reply
 
 KEY = "sk-steps-0123456789"
 GDP = "今年GDP增长目标是多少？"
@@ -110,6 +110,21 @@ def test_the_models_refusal_line_stays_a_refusal_without_fallback(built_store, s
     server.reply = "NO_ANSWER"
     answer = bot_for(built_store, server).ask(GDP, backend="openai")
     assert answer.refused and not answer.fallback
+
+
+@pytest.mark.parametrize("question", ["六大新兴优势产业链分别是哪六条？", "现在武陵源景区门票多少钱一张？"])
+def test_an_answer_the_offline_answer_finds_no_evidence_for_is_withheld(built_store, server, question):
+    """The model honestly quotes the passage sentence closest to the question, which names the
+    subject but not what is asked (the six chains, a ticket price): every check of the model's answer
+    passes, yet the offline answer, reading the same passages, refuses. The reader gets that refusal."""
+    server.reply = liar_reply("honest")
+    bot = bot_for(built_store, server)
+    answer, offline = bot.ask(question, backend="openai"), bot.ask(question, backend="extractive")
+    quoted = liar_reply("honest")(server.requests[-1].json)
+    assert offline.refused and quoted.strip() and quoted not in answer.answer
+    assert answer.refused and answer.fallback and answer.fallback_reason == "no_evidence"
+    assert answer.answer == offline.answer
+    assert any("withheld" in w for w in answer.warnings), answer.warnings
 
 
 @pytest.mark.parametrize("question", [GDP, "全省环境空气质量综合指数排名第一的是哪个市？"])
