@@ -322,8 +322,11 @@ class Chatbot:
         the passages that clearly support its sentences, that repeats a planted instruction, or
         that is mostly unsupported, or that quotes the passages on something other than what was asked
         (chatbot.answer.verify.on_question) is replaced by the checked offline answer, which refuses by
-        itself when the passages hold no answer. A kept answer loses its closing commentary: trailing
-        sentences that cite nothing and that no passage supports ("因此……确实有可能回暖。")."""
+        itself when the passages hold no answer. An answer that passes all of that is still withheld when
+        the offline answer, reading the same passages, refuses (`no_evidence`): a small model quotes the
+        sentence nearest to a question the report does not answer, and every word of it checks out. A kept
+        answer loses its closing commentary: trailing sentences that cite nothing and that no passage
+        supports ("因此……确实有可能回暖。")."""
         if draft.refused or chosen is self._offline or progress.fallback:
             return (yield from self._settle(draft, result, request, progress))
         if result.empty or not result.says_something:
