@@ -22,7 +22,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from chatbot.answer.verify.text import Token, clause_spans, content_units, share_present, squash
+from chatbot.answer.verify.text import Token, clause_spans, content_units, share_present, squash, tag, units_of
 from chatbot.question.query import resolve_relative_years
 from chatbot.textutil import figure_spans
 from chatbot.types import Passage
@@ -99,15 +99,26 @@ def unsupported_years(norm: str, cited: list[PassageFigures], report_year: int |
 
 
 def _window(p: PassageFigures, start: int) -> str:
-    """The clause holding position `start` and the clause before it, within one sentence."""
+    """The clause holding position `start` and the clause before it, within one sentence, as lists
+    name their subject earlier ("今年主要预期目标是：地区生产总值增长7.5%左右", "实现地区生产总值615亿元，
+    增长5%"); but not a clause before that has its own figure when the figure's own clause names its own
+    subject: "旅游接待人次、旅游总收入分别增长40%左右，规模工业增加值增长8%左右" does not place 8% at 旅游总收入."""
     index = next((i for i, (s, e) in enumerate(p.clauses) if s <= start < e), None)
     if index is None:
         return ""
     clause_start, clause_end = p.clauses[index]
     sentence_start = max((m.end() for m in _SENTENCE_END.finditer(p.text, 0, clause_start)), default=0)
     if index > 0 and p.clauses[index - 1][0] >= sentence_start:
-        clause_start = p.clauses[index - 1][0]
+        before_start, before_end = p.clauses[index - 1]
+        sibling = any(before_start <= s < before_end for _, _, _, s, _ in p.figures)
+        if not (sibling and _names_a_subject(p.text[clause_start:start])):
+            clause_start = before_start
     return squash(p.text[clause_start:clause_end])
+
+
+def _names_a_subject(text: str) -> bool:
+    """The text holds a content noun (what a figure after it measures: 规模工业增加值, 医疗救助)."""
+    return any(token.flag.startswith("n") and units_of(token.word) for token in tag(text))
 
 
 def _neighbour_units(p: PassageFigures, start: int, end: int) -> list[str]:
