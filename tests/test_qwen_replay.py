@@ -1,0 +1,45 @@
+"""The model path's checks on a real model's answers, as a threshold test that needs no model.
+
+Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, llama.cpp, temperature 0, k=3) answered a random sample of 60
+`tune` items (tests/data/qwen_tune_ids.txt, seed 20261204) once; `scripts/record_qwen_tune.sh` recorded
+every exchange in tests/data/qwen_tune.cassette.jsonl. Here the `replay` backend answers from that
+cassette, so today's condense, guard, checks, fallback and refusal run on real model output in every CI
+run. The cassette is keyed by the exact prompt: a change to the prompts or to retrieval makes the
+recorded answers unreachable, and the test says so (re-record; README, "Recorded model answers").
+
+The gate is the recording's figures when it was made, on tune (holdout is reported in closing notes only).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chatbot.core import Chatbot
+from chatbot.evaluation.run import evaluate
+from chatbot.settings import Settings
+from tests.conftest import track
+
+DATA = Path(__file__).parent / "data"
+CASSETTE = DATA / "qwen_tune.cassette.jsonl"
+GATE = {"refusal_recall": 0.8, "refusal_precision": 0.8, "keyword_accuracy": 0.85, "unflagged_wrong": 1}
+
+
+def test_the_checks_hold_on_recorded_qwen_answers(shared_bot, tmp_path):
+    wanted = DATA.joinpath("qwen_tune_ids.txt").read_text(encoding="utf-8").split()
+    rows = {json.loads(line)["id"]: line for line in DATA.joinpath("qa.jsonl").read_text(encoding="utf-8").splitlines()}
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("\n".join(rows[i] for i in wanted) + "\n", encoding="utf-8")
+    bot = track(Chatbot(Settings(data_dir=shared_bot.settings.data_dir, replay_from=CASSETTE),
+                        embedder=shared_bot.embedder, retriever=shared_bot.retriever))
+    report = evaluate(sample, k=3, backend="replay", model="qwen", split="tune", progress=False, bot=bot)
+
+    assert report["n"] == len(wanted) == 60
+    unrecorded = [r["id"] for r in report["items"] if any("not recorded" in w for w in r["warnings"])]
+    assert not unrecorded, f"the prompts changed since the recording; re-record: bash scripts/record_qwen_tune.sh ({unrecorded})"
+    assert report["refusal"]["recall"] >= GATE["refusal_recall"]
+    assert report["refusal"]["precision"] >= GATE["refusal_precision"]
+    assert report["answer"]["keyword_accuracy"] >= GATE["keyword_accuracy"]
+    assert report["safety"]["unflagged_wrong"] <= GATE["unflagged_wrong"]
+    # the model's own answers are the ones kept: not every item fell back to the offline answer
+    assert sum(not r["fallback"] and not r["refused"] for r in report["items"]) >= 10
