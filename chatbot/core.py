@@ -226,7 +226,9 @@ class Chatbot:
                 yield from self._show(draft.text, progress)
             else:
                 draft = yield from self._draft(chosen, request, deadline, slot, progress)
-            draft, result = yield from self._check(chosen, draft, verify(draft.text, passages), request, progress)
+            # a scope refusal or an outline is the core's own answer, judged as the offline answer is
+            author = self._offline if scope or outline else chosen
+            draft, result = yield from self._check(author, draft, verify(draft.text, passages), request, progress)
             refused = draft.refused
         finally:
             if not slot.handed_off:
