@@ -311,7 +311,9 @@ def test_killed_while_writing_the_lexical_shard_leaves_no_half_index_visible(sto
         retriever.store.close()
 
     out = run_ingest(seeds, ("--replace",))
-    assert "(0 embedded" in out, out
+    # Nothing is embedded again but a record the killed run's last Chroma writes left unsearchable on
+    # disk (found by the re-run's own check and rewritten, as in the tests above): at most that batch.
+    assert int(re.search(r"\((\d+) embedded", out).group(1)) <= EMBED_BATCH, out
     check_exhaustively(settings, seeds, embedder)
     new = {p.name for p in settings.lexical_path.iterdir() if p.suffix in (".bm25", ".vec")} - before
     assert sorted(name.rsplit(".", 1)[-1] for name in new) == ["bm25", "vec"], new
