@@ -218,6 +218,7 @@ class Chatbot:
             request = AnswerRequest(standalone, passages, messages, self.retriever.idf, self.retriever.expansion_terms(standalone))
 
             scope = "injection" if guarded.removed and not guarded.question else out_of_scope(standalone, self.retriever.documents, passages)
+            checked: Verification | None = None
             if scope:
                 draft = Draft(self._scope_message(scope, standalone, passages), refused=True, reason=scope)
                 yield from self._show(draft.text, progress)
@@ -225,10 +226,12 @@ class Chatbot:
                 draft = Draft(outline.text)
                 yield from self._show(draft.text, progress)
             else:
-                draft = yield from self._draft(chosen, request, deadline, slot, progress)
-            # a scope refusal or an outline is the core's own answer, judged as the offline answer is
-            author = self._offline if scope or outline else chosen
-            draft, result = yield from self._check(author, draft, verify(draft.text, passages), request, progress)
+                draft, checked = yield from self._draft(chosen, request, deadline, slot, progress)
+            if checked is None:
+                # a scope refusal or an outline is the core's own answer, judged as the offline answer is
+                author = self._offline if scope or outline else chosen
+                draft, checked = yield from self._check(author, draft, verify(draft.text, passages), request, progress)
+            result = checked
             refused = draft.refused
         finally:
             if not slot.handed_off:
@@ -280,7 +283,8 @@ class Chatbot:
     def _draft(
         self, chosen: Answerer, request: AnswerRequest, deadline: Deadline, slot: _Slot, progress: _Progress
     ) -> Iterator[Event]:
-        """The answerer's draft, streamed as tokens; any failure falls back to the offline answer."""
+        """The answerer's draft, streamed as tokens, and None; any failure falls back to the offline
+        answer, which comes already checked: (its draft, its verification)."""
         draft: Draft | None = None
         try:
             for piece in self._within(lambda: chosen.answer(request), deadline, slot, chosen.name):
@@ -292,14 +296,14 @@ class Chatbot:
                     yield Event("token", piece)
             if draft is None or not draft.text.strip():
                 raise BackendError(chosen.name, "The model returned an empty answer.")
-            return draft
+            return draft, None
         except BackendError as exc:
-            return (yield from self._fallback(chosen, request, progress, "backend_error", f"{exc} Showing the offline extractive answer instead."))[0]
+            return (yield from self._fallback(chosen, request, progress, "backend_error", f"{exc} Showing the offline extractive answer instead."))
         except Exception:  # noqa: BLE001 - a bug in one answerer must not cost the user the answer
             logger.exception("answerer %s failed", chosen.name)
             return (yield from self._fallback(
                 chosen, request, progress, "backend_error", f"[{chosen.name}] The answer failed. Showing the offline extractive answer instead."
-            ))[0]
+            ))
 
     def _within(self, source, deadline: Deadline, slot: _Slot, name: str) -> Iterator:  # noqa: ANN001
         """A model call's pieces under the whole-answer deadline (none is started once it has passed)."""
@@ -376,7 +380,7 @@ class Chatbot:
         return (yield from self._fallback(chosen, request, progress, reason, notice))
 
     def _settle(self, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress) -> Iterator[Event]:
-        """A refusal, or the offline answer (as the answerer chosen or after a backend error), made final."""
+        """A refusal, or the offline answer as the answerer chosen (or when all model slots are busy), made final."""
         draft, result = self._offline_checked(draft, result, request)
         yield from self._show(draft.text, progress)
         return draft, result

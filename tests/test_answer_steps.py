@@ -128,11 +128,16 @@ def test_an_answer_the_offline_answer_finds_no_evidence_for_is_withheld(built_st
 
 
 @pytest.mark.parametrize("question", [GDP, "全省环境空气质量综合指数排名第一的是哪个市？"])
-def test_after_a_backend_error_the_reader_gets_exactly_the_offline_answer(built_store, server, question):
-    """The fallback is judged as the offline answer is (its refusals included), once: one notice, one reason."""
+def test_after_a_backend_error_the_reader_gets_exactly_the_offline_answer(built_store, server, question, monkeypatch):
+    """The fallback is judged as the offline answer is (its refusals included), once: one notice, one
+    reason, and one offline check (it was checked a second time as the chosen answerer's draft)."""
     server.mode = "server_error"
     bot = bot_for(built_store, server)
-    answer, offline = bot.ask(question, backend="openai"), bot.ask(question, backend="extractive")
+    real, checks = Chatbot._offline_checked, []
+    monkeypatch.setattr(Chatbot, "_offline_checked", lambda self, *args: checks.append(1) or real(self, *args))
+    answer = bot.ask(question, backend="openai")
+    assert len(checks) == 1
+    offline = bot.ask(question, backend="extractive")
     assert answer.fallback and answer.fallback_reason == "backend_error"
     assert (answer.answer, answer.refused, answer.sentences) == (offline.answer, offline.refused, offline.sentences)
     assert sum("offline extractive answer" in w for w in answer.warnings) == 1, answer.warnings
