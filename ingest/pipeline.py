@@ -14,7 +14,9 @@ unchanged but whose metadata changed keeps its id, so rewriting it is
 visible: those rewrites wait until every document's new text is stored, and
 need no embedding. Then each document's lexical shard is written (temporary file, fsync,
 rename: chatbot/retrieve/shards.py) and the manifest, which names the shards, is switched, in one upsert of all its
-records; then what disappeared is deleted. A run that fails or is killed at any point
+records; then what disappeared is deleted. Last, every chunk is searched for again from the store
+opened afresh, as a reader started later would search it, and what it cannot find is written again
+(`_recheck_as_a_new_reader`). A run that fails or is killed at any point
 (SIGKILL included: tests/test_crash.py) leaves readers on the last complete
 state, and the next run repairs the rest.
 
@@ -24,6 +26,7 @@ holds from another file is refused unless the operator passes --replace.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -83,6 +86,7 @@ class IngestSummary:
     embedded: int = 0
     refitted: int = 0  # rewritten with their stored vector (metadata changed, text did not)
     deleted: int = 0
+    rewritten: int = 0  # written again after the last check, made from the store on disk, could not find them
     tokens: int = 0
     seconds: float = 0.0
     chunk_chars: list[int] = field(default_factory=list)
@@ -103,7 +107,8 @@ class IngestSummary:
         refitted = f"{self.refitted} metadata updated, " if self.refitted else ""
         return (
             f"Ingested {self.files} file(s): {self.chunks} chunks ({self.embedded} embedded, {refitted}"
-            f"{max(0, self.chunks - self.embedded - self.refitted)} unchanged, {self.deleted} deleted), {self.tokens} tokens, "
+            f"{max(0, self.chunks - self.embedded - self.refitted)} unchanged, {self.deleted} deleted"
+            f"{f', {self.rewritten} rewritten as unsearchable on disk' if self.rewritten else ''}), {self.tokens} tokens, "
             f"chunk size median {self.median_chars:.0f} / max {self.max_chars} characters, {self.seconds:.1f} s."
             + "".join(f"\nReplaced '{escape_controls(s)}': was {escape_controls(old)}, now {escape_controls(new)}." for s, old, new in self.replaced)
             + "".join(f"\nRenamed '{escape_controls(old)}' to '{escape_controls(new)}' (same file)." for old, new in self.renamed)
@@ -236,6 +241,41 @@ def _sync_document(col, store: ChunkStore, chunks: list[Chunk], embedder: Embedd
     )
 
 
+def _recheck_as_a_new_reader(settings: Settings, embedder_id: str, dim: int, chunks: list[Chunk]) -> int:
+    """Search every chunk of this run from a store opened afresh; rewrite those it cannot find.
+    Returns how many were rewritten.
+
+    The checks in `_sync_document` search the index this process built in memory. A reader started
+    later (`ask`, the app) loads the index from disk and replays Chroma's write-ahead log, which may
+    rebuild a different graph, and the deletes at the end of the run come after those checks.
+    Either way a live record can be left that no query reaches (chroma-core/chroma#7758), and then
+    dense search never returns it. Measured: a re-run after a SIGKILL found every chunk itself, yet a
+    new process could not find one (tests/test_crash.py). So the last check is made as such a reader
+    makes it: this process's embedded Chroma is released and opened again from disk. (If another
+    client in this process still holds it, Chroma keeps it open and this check sees that index.)
+    A record still unfound after one rewrite is logged; its report is still found by keyword search.
+    """
+    by_id = {c.id: c for c in chunks}
+    rewritten = 0
+    for attempt in range(2):
+        with ChunkStore(settings) as store:
+            col = store.collection(embedder_id, dim, create=False)
+            stored = store.get_chunks(col, list(by_id), embeddings=True)
+            ids = [cid for cid in by_id if stored.get(cid) and _vector_ok(stored[cid]["embedding"], dim)]
+            unfound = _unsearchable(col, ids, [list(stored[cid]["embedding"]) for cid in ids])
+            if not unfound:
+                return rewritten
+            if attempt:
+                logger.warning("%s chunks are stored but not found by their own vector in the index on disk", len(unfound))
+                return rewritten
+            logger.warning("%s chunks are not found by a new reader; writing them again", len(unfound))
+            batch = [by_id[cid] for cid in ids if cid in unfound]
+            _checkpoint("recheck rewrite")
+            _write(col, batch, [list(stored[c.id]["embedding"]) for c in batch], replace=True)
+            rewritten += len(batch)
+    return rewritten
+
+
 def _with_stored_metadata(col, store: ChunkStore, chunks: list[Chunk]) -> tuple[list[Chunk], int]:
     """The chunks, where the store holds one's text under its id with other metadata (a new
     title or year in .meta.json), with the stored metadata; and how many those are."""
@@ -301,11 +341,11 @@ def ingest(
     # Everything that can fail on bad input fails here, before the store is touched.
     prepared = [(doc, prepare_chunks(doc, settings)) for doc in (load(found) for found in discovery.files)]
     summary = IngestSummary(files=len(prepared), skipped=list(discovery.skipped))
-    with ingest_lock(settings.data_dir):
+    with ingest_lock(settings.data_dir), contextlib.ExitStack() as writing:
         _checkpoint("locked")
         embedder = embedder or get_embedder(settings)
         dim = len(embedder.embed_query("维度"))
-        store = ChunkStore(settings)
+        store = writing.enter_context(ChunkStore(settings))
         if rebuild:
             store.drop()
         col = store.collection(embedder.id, dim, create=True)
@@ -387,5 +427,8 @@ def ingest(
                    + remove_stale(settings.lexical_path, {snapshot_name(version)}, suffix=SNAPSHOT_SUFFIX))
         if removed:
             logger.info("removed %s unused lexical shard and segment files", removed)
+        writing.close()  # releases this process's Chroma client, so that the check below opens it again
+        _checkpoint("recheck")
+        summary.rewritten = _recheck_as_a_new_reader(settings, embedder.id, dim, [c for _, chunks in prepared for c in chunks])
     summary.seconds = time.perf_counter() - started
     return summary

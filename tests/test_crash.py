@@ -389,9 +389,36 @@ def test_damaged_records_are_found_and_rewritten(store_copy, embedder, monkeypat
     monkeypatch.setattr(pipeline, "_unsearchable", once_unsearchable)
     summary = pipeline.ingest([SEEDS], settings, progress=False, embedder=embedder)
     assert summary.embedded == 2 + 1 and summary.refitted == 1  # 2 re-embedded, then the unsearchable one; 1 metadata fix
-    # verified twice as the new text is stored (the second time after the rewrite), and once more
-    # after the metadata-only fix, which waits until every document's new text is stored
-    assert len(calls) == 3
+    # verified twice as the new text is stored (the second time after the rewrite), once more after
+    # the metadata-only fix, which waits until every document's new text is stored, and at the end
+    # from the store opened afresh
+    assert len(calls) == 4
+    monkeypatch.setattr(pipeline, "_unsearchable", real)
+    check_exhaustively(settings, SEEDS, embedder)
+
+
+def test_a_record_a_new_reader_cannot_find_is_written_again_at_the_end(store_copy, embedder, monkeypatch):
+    """The last check is made as a reader started after the run would make it: from Chroma opened
+    again from disk, after the run's deletes. A chunk it cannot find (simulated: the index on disk
+    lost it, chroma-core/chroma#7758) is written again with its stored vector, not embedded again."""
+    from ingest import pipeline
+
+    settings = Settings()
+    ids = check_readable(settings)[REPORT]
+    real, clients = pipeline._unsearchable, []
+
+    def lost_on_disk(col, chunk_ids, vectors):
+        clients.append(col._client)
+        found = real(col, chunk_ids, vectors)
+        return found | {ids[5]} if len(clients) == 2 else found
+
+    monkeypatch.setattr(pipeline, "_unsearchable", lost_on_disk)
+    summary = pipeline.ingest([SEEDS], settings, progress=False, embedder=embedder)
+    assert (summary.embedded, summary.rewritten) == (0, 1)
+    assert "1 rewritten as unsearchable on disk" in summary.describe()
+    # the run's own check, the check from a fresh client, and that check again after the rewrite
+    assert len(clients) == 3
+    assert clients[1] is not clients[0] and clients[2] is not clients[1], "not opened again from disk"
     monkeypatch.setattr(pipeline, "_unsearchable", real)
     check_exhaustively(settings, SEEDS, embedder)
 
