@@ -28,6 +28,7 @@ CASES = {
     "invented_figure": (GDP, {"figure"}),
     "moved_figure": (GDP, {"figure"}),
     "wrong_year": (GDP, {"year"}),
+    "miscounted": ("旅游市场要开展哪些专项整治行动？", {"figure"}),
     "wrong_citation": (GDP, {"unsupported", "figure", "year"}),
     "unanswerable": ("张家界现任市长叫什么名字？", {"name"}),
     "off_question": (GDP, set()),  # supported: only the answers-the-question check can catch it

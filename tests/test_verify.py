@@ -20,6 +20,10 @@ POLICY = Passage(
     chunk_id="p", source="s", score=1, year=2023, city="张家界", section="二、2023年工作安排 › 抢抓政策机遇",
     text="张家界是全国25个重点旅游城市之一，要加强研究、主动对接，争取更多政策倾斜。",
 )
+MARKET = Passage(
+    chunk_id="m", source="s", score=1, year=2023, city="张家界", section="二、2023年工作安排 › 提供一流旅游服务",
+    text="加大旅游市场整治力度。开展旅行社、旅游价格秩序、追客赶客六大专项整治行动。松材线虫病疫情三年内在全市清零。",
+)
 SOCIAL = Passage(
     chunk_id="s", source="s", score=1, year=2023, city="张家界",
     section="一、2022年工作回顾 › （四）努力办好民生实事 › 社会保障水平大幅提高",
@@ -53,6 +57,13 @@ SOCIAL = Passage(
         ("全市常住人口医疗保险参保率达96.7%，全省领先[1]。", [SOCIAL], "judgement"),
         # the passage's own grade (大幅提高) is no addition
         ("社会保障水平大幅提高，全市常住人口医疗保险参保率达96.7%[1]。", [SOCIAL], None),
+        # a count in Chinese numerals that the passage gives otherwise (a real Qwen answer on tune)
+        ("旅游市场2023年要搞三大专项整治[1]。", [MARKET], "figure"),
+        ("旅游市场2023年要开展六大专项整治行动[1]。", [MARKET], None),
+        ("松材线虫病疫情两年内在全市清零[1]。", [MARKET], "figure"),
+        ("松材线虫病疫情三年内在全市清零[1]。", [MARKET], None),
+        # a count of something the passage never counts is the model's own counting, not judged here
+        ("专项整治包括旅行社、旅游价格秩序、追客赶客三个方面[1]。", [MARKET], None),
     ],
 )
 def test_each_check_names_its_reason(answer, passages, reason):
@@ -200,3 +211,14 @@ def test_reasons_show_in_the_cli_and_the_ui():
     assert zh.count(":orange-background[") == sum(1 for s in answer.sentences if not s.verified)
     assert "name not in the source]" in en
     assert "\\*注意\\*" in zh  # still escaped
+
+
+@pytest.mark.parametrize(
+    "run, value",
+    [("六", 6), ("十", 10), ("十二", 12), ("二十五", 25), ("两千", 2000), ("三万", 30000), ("一百零五", 105),
+     ("十四五", None), ("三四", None)],  # "十四五" names a plan; "三四" is a range
+)
+def test_chinese_numerals_read_as_numbers(run, value):
+    from chatbot.answer.verify.figures import chinese_number
+
+    assert chinese_number(run) == value

@@ -209,6 +209,7 @@ LIES = (
     "invented_figure",  # the honest sentence with one figure changed
     "moved_figure",  # the honest sentence with one figure swapped for another fact's figure
     "wrong_year",  # the honest sentence with its year (or 今年) made another year
+    "miscounted",  # the honest sentence with a count in Chinese numerals changed (六大 → 三大)
     "wrong_citation",  # the honest sentence citing a passage that does not hold it
     "unanswerable",  # an invented answer, for a question the passages do not answer
     "off_question",  # a true clause of the honest sentence, cited right, about something else than asked
@@ -216,6 +217,7 @@ LIES = (
 _PASSAGE_BLOCK = re.compile(r"^\[(\d+)\] \((.*?)\)\n(.*?)(?=\n\n\[\d+\] \(|\n\nQuestion:|\Z)", re.S | re.M)
 _FIGURE_RE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?=%|万|亿|元|个|家|所|件|人|亩|吨)")
 _YEAR_RE = re.compile(r"(?:19|20)\d\d(?=年)")
+_COUNT_RE = re.compile(r"(?<![一二三四五六七八九十两])[二三四五六七八九](?=[大个项条年])")
 
 
 def _passages_and_question(request: Any) -> tuple[list[tuple[int, str]], str]:
@@ -268,7 +270,7 @@ def liar_reply(lie: Optional[str] = None, *, markers: bool = True) -> Callable[[
             return question.splitlines()[-1] if question else "?"
         if lie == "unanswerable":
             return _cited("张家界现任市长叫李文", passages[0][0])
-        need = _FIGURE_RE if lie in ("invented_figure", "moved_figure") else None
+        need = _FIGURE_RE if lie in ("invented_figure", "moved_figure") else _COUNT_RE if lie == "miscounted" else None
         n, sentence = _best_sentence(passages, question, need)
         cite = (lambda text, k: _cited(text, k)) if markers else (lambda text, k: text + "。")
         if lie in (None, "honest"):
@@ -303,6 +305,10 @@ def liar_reply(lie: Optional[str] = None, *, markers: bool = True) -> Callable[[
                 raise ValueError("the honest sentence has one clause only")
             asked = _bigrams(question)
             return cite(min(clauses, key=lambda c: (len(asked & _bigrams(c)), -len(c))), n)
+        if lie == "miscounted":
+            m = _COUNT_RE.search(sentence)
+            other = "三" if m.group() != "三" else "五"
+            return cite(sentence[: m.start()] + other + sentence[m.end() :], n)
         if lie == "wrong_year":
             m = _YEAR_RE.search(sentence)
             if m:

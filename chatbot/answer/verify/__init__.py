@@ -24,7 +24,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from chatbot.answer.verify.figures import PassageFigures, check_figures, unsupported_years, year_spans
+from chatbot.answer.verify.figures import PassageFigures, check_figures, miscounted, unsupported_years, year_spans
 from chatbot.answer.verify.judgements import added_judgements
 from chatbot.answer.verify.names import unsupported_names
 from chatbot.answer.verify.references import plain_references
@@ -161,7 +161,7 @@ class _Checker:
         english = is_english(norm)
         cited = [self.figures_of(n) for n in numbers]
         years = year_spans(norm)
-        bad_figures = check_figures(norm, None if english else tokens, cited, years=years)
+        bad_figures = check_figures(norm, None if english else tokens, cited, years=years) + miscounted(norm, cited)
         if bad_figures:
             return _Outcome("figure", bad_figures, 0.0)
         bad_years = unsupported_years(norm, cited, self.year)
