@@ -26,7 +26,7 @@ from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
 from chatbot.answer.outline import outline_answer
 from chatbot.answer.verify import Verification, verify, without_closing_commentary
-from chatbot.answer.verify.on_question import off_question
+from chatbot.answer.verify.on_question import off_question, shares_nothing_with
 from chatbot.errors import BackendError, InputError
 from chatbot.question.guard import strip_instructions
 from chatbot.question.query import condense, normalize_question, resolve_relative_years
@@ -83,7 +83,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | no_evidence
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | other_evidence | no_evidence
     rewritten_by: str = "none"
 
 
@@ -330,7 +330,9 @@ class Chatbot:
         (chatbot.answer.verify.on_question) is replaced by the checked offline answer, which refuses by
         itself when the passages hold no answer. An answer that passes all of that is still withheld when
         the offline answer, reading the same passages, refuses (`no_evidence`): a small model quotes the
-        sentence nearest to a question the report does not answer, and every word of it checks out. A kept
+        sentence nearest to a question the report does not answer, and every word of it checks out. When the
+        offline answer does answer, a model answer sharing none of its own content with it quoted something
+        else, and the offline answer replaces it (`other_evidence`). A kept
         answer loses its closing commentary: trailing sentences that cite nothing and that no passage
         supports ("因此……确实有可能回暖。")."""
         if draft.refused or chosen is self._offline or progress.fallback:
@@ -368,6 +370,14 @@ class Chatbot:
             reason = "off_question"
         else:
             offline = self._offline_answer(request)
+            if not offline[0].refused and shares_nothing_with(request.question, result.sentences, offline[0].text):
+                logger.info("answer of %s shares nothing with the offline answer to %r", chosen.name, request.question)
+                notice = (
+                    "模型答案引用的原文与所问内容对不上，改为显示离线答案。"
+                    "The model's answer quotes the report on something other than what the offline answer finds for "
+                    "this question; showing the offline extractive answer instead."
+                )
+                return (yield from self._fallback(chosen, request, progress, "other_evidence", notice, offline))
             if not offline[0].refused:
                 return draft, without_closing_commentary(result, request.passages)
             logger.info("answer of %s kept by its checks, but the offline answer refuses %r (%s)",

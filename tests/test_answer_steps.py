@@ -127,6 +127,36 @@ def test_an_answer_the_offline_answer_finds_no_evidence_for_is_withheld(built_st
     assert any("withheld" in w for w in answer.warnings), answer.warnings
 
 
+def quote_the_sentence_holding(words: str):
+    """A model that quotes, with its right marker, the passage sentence holding `words`: true, and
+    cited right, whatever it was asked."""
+    def reply(request: dict) -> str:
+        user = request["messages"][-1]["content"]
+        for n, text in enumerate(user.split("\n[")[1:], start=1):
+            sentence = next((s for s in text.split("。") if words in s), None)
+            if sentence is not None:
+                return sentence.split("\n")[-1] + f"[{n}]。"
+        return "NO_ANSWER"
+    return reply
+
+
+def test_an_answer_that_shares_nothing_with_the_offline_answer_is_replaced_by_it(built_store, server):
+    """A real Qwen answer on tune: asked whether wheelchair users get about the scenic areas, it quoted
+    the section's title, "提供一流旅游服务[1]。", true and cited right. The offline answer from the same
+    passages quotes 加强景区无障碍设施; the two share nothing, and the reader gets the offline answer."""
+    server.reply = quote_the_sentence_holding("提供一流旅游服务")
+    bot = bot_for(built_store, server)
+    question = "坐轮椅的游客去景区方便吗？"
+    answer, offline = bot.ask(question, backend="openai"), bot.ask(question, backend="extractive")
+    assert "提供一流旅游服务" in server.reply(server.requests[-1].json)
+    assert "无障碍" in offline.answer and not offline.refused
+    assert answer.fallback and answer.fallback_reason == "other_evidence" and answer.answer == offline.answer
+    # a model quoting what the offline answer quotes is kept
+    server.reply = quote_the_sentence_holding("无障碍")
+    kept = bot.ask(question, backend="openai")
+    assert not kept.fallback and "无障碍" in kept.answer and all(s.verified for s in kept.sentences)
+
+
 @pytest.mark.parametrize("question", [GDP, "全省环境空气质量综合指数排名第一的是哪个市？"])
 def test_after_a_backend_error_the_reader_gets_exactly_the_offline_answer(built_store, server, question, monkeypatch):
     """The fallback is judged as the offline answer is (its refusals included), once: one notice, one

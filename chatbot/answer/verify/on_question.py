@@ -132,6 +132,20 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
     return OffQuestion(kind, "".join(s.text for s in claims))
 
 
+def shares_nothing_with(question: str, sentences: list[AnswerSentence], reference: str) -> bool:
+    """True when the answer's own content (its words and figures beyond the question's) is there and
+    none of it is in `reference`, the offline answer to the same question from the same passages:
+    the two answerers quoted different things. A model's paraphrase of a sentence the answer's
+    locating cannot find ("抓住政策机遇" for 抢抓政策机遇) escapes `off_question`; this does not."""
+    if is_english(question):
+        return False
+    asked = squash(FOLLOWUP_START.sub("", _CARRIED.sub("", question)))
+    own = [piece for s in sentences if s.verified and s.citations for units, figures in [_new_content(s.text, asked)]
+           for piece in units + figures]
+    target = squash(_MARKERS.sub("", reference))
+    return bool(own) and not any(piece in target for piece in own)
+
+
 def _english_kind(question: str, sentences: list[AnswerSentence], passages: list[Passage]) -> OffQuestion | None:
     """An English question's kind of figure (the rules table's English patterns: "how many people",
     "what percent") missing from an answer that quotes the report in Chinese (an English answer's units,
