@@ -26,7 +26,7 @@ from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
 from chatbot.answer.outline import outline_answer
 from chatbot.answer.verify import Verification, verify, without_closing_commentary
-from chatbot.answer.verify.on_question import off_question, shares_nothing_with
+from chatbot.answer.verify.on_question import figures_alone, off_question, shares_nothing_with
 from chatbot.errors import BackendError, InputError
 from chatbot.question.guard import strip_instructions
 from chatbot.question.query import condense, normalize_question, resolve_relative_years
@@ -83,7 +83,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | other_evidence | no_evidence
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | other_evidence | figure_alone | no_evidence
     rewritten_by: str = "none"
 
 
@@ -378,6 +378,14 @@ class Chatbot:
                     "this question; showing the offline extractive answer instead."
                 )
                 return (yield from self._fallback(chosen, request, progress, "other_evidence", notice, offline))
+            if not offline[0].refused and figures_alone(result.sentences):
+                logger.info("answer of %s is a bare figure for %r", chosen.name, request.question)
+                notice = (
+                    "模型答案只有数字，没有说明它指的是什么，改为显示离线答案中的原文。"
+                    "The model's answer is a bare figure that does not say what it counts; showing the offline "
+                    "extractive answer, which quotes it in its sentence, instead."
+                )
+                return (yield from self._fallback(chosen, request, progress, "figure_alone", notice, offline))
             if not offline[0].refused:
                 return draft, without_closing_commentary(result, request.passages)
             logger.info("answer of %s kept by its checks, but the offline answer refuses %r (%s)",

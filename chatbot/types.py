@@ -67,10 +67,11 @@ class Answer(BaseModel):
     # empty (the model's answer says nothing checkable: "[1] [2]"), uncited (it cites no passage, even after the checker attached the ones that clearly
     # support it), unsupported (most of the model's answer failed the checks), injected (it repeated a
     # planted instruction), off_question (it quotes the report on something else), other_evidence (it passed
-    # those checks, but shares nothing with the offline answer from the same passages), no_evidence (it passed
+    # those checks, but shares nothing with the offline answer from the same passages), figure_alone (it passed
+    # them, but is a bare figure, "17384处", that does not say what it counts), no_evidence (it passed
     # those checks, but the offline answer, reading the same passages, refuses: the answer is withheld)
     fallback_reason: Literal["busy", "backend_error", "empty", "uncited", "unsupported", "injected", "off_question",
-                             "other_evidence", "no_evidence"] | None = None
+                             "other_evidence", "figure_alone", "no_evidence"] | None = None
     rewritten_by: Literal["none", "rules", "model"] = "none"  # who made a follow-up standalone
     citations: list[Citation] = Field(default_factory=list)
     sentences: list[AnswerSentence] = Field(default_factory=list)

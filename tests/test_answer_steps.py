@@ -157,6 +157,19 @@ def test_an_answer_that_shares_nothing_with_the_offline_answer_is_replaced_by_it
     assert not kept.fallback and "无障碍" in kept.answer and all(s.verified for s in kept.sentences)
 
 
+@pytest.mark.parametrize("reply", ["7.5%[1]", "7.5%[1]。", "**7.5%**[1]"])
+def test_a_bare_figure_is_replaced_by_the_offline_sentence_that_holds_it(built_store, server, reply):
+    """Real Qwen answers on tune: "17384处[1]" for 拆了多少违建 (the report gives 17384处 and 170.9万平方米),
+    "42.9%[1]". Nothing says what the figure counts, so its value alone was matched."""
+    server.reply = reply
+    bot = bot_for(built_store, server)
+    answer, offline = bot.ask(GDP, backend="openai"), bot.ask(GDP, backend="extractive")
+    assert answer.fallback and answer.fallback_reason == "figure_alone"
+    assert answer.answer == offline.answer and "7.5%" in answer.answer and "地区生产总值" in answer.answer
+    server.reply = "地区生产总值增长7.5%左右[1]。"
+    assert not bot.ask(GDP, backend="openai").fallback  # the figure with what it counts is kept
+
+
 @pytest.mark.parametrize("question", [GDP, "全省环境空气质量综合指数排名第一的是哪个市？"])
 def test_after_a_backend_error_the_reader_gets_exactly_the_offline_answer(built_store, server, question, monkeypatch):
     """The fallback is judged as the offline answer is (its refusals included), once: one notice, one

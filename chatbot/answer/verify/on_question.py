@@ -146,6 +146,14 @@ def shares_nothing_with(question: str, sentences: list[AnswerSentence], referenc
     return bool(own) and not any(piece in target for piece in own)
 
 
+def figures_alone(sentences: list[AnswerSentence]) -> bool:
+    """True when the answer's checked sentences are bare figures ("17384处[1]", "42.9%[1]"): nothing says
+    what a figure is, so the figure check matched its value only and could not place it, and the
+    reader cannot tell what it counts, nor whether it is all that was asked."""
+    kept = [claimed_text(_MARKERS.sub("", s.text)) for s in sentences if s.verified and s.citations]
+    return bool(kept) and all(figure_spans(text) and not content_units(tag(text)) for text in kept)
+
+
 def _english_kind(question: str, sentences: list[AnswerSentence], passages: list[Passage]) -> OffQuestion | None:
     """An English question's kind of figure (the rules table's English patterns: "how many people",
     "what percent") missing from an answer that quotes the report in Chinese (an English answer's units,
