@@ -273,7 +273,7 @@ class Chatbot:
             yield Event("notice", progress.warnings[-1])
             return by_rules
         rewrite = rewrite.splitlines()[0].strip() if rewrite else ""
-        if rewrite and trustworthy_rewrite(text, rewrite, messages):
+        if rewrite and trustworthy_rewrite(text, rewrite, messages, by_rules):
             progress.rewritten_by = "model"
             return normalize_question(rewrite)
         if rewrite:

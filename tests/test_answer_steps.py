@@ -57,6 +57,27 @@ def test_a_rewrite_must_keep_the_users_own_words(question, rewrite, history, tru
     assert trustworthy_rewrite(question, rewrite, history) is trusted
 
 
+SAFETY = [Message(role="user", content="2022年安全生产事故起数下降了多少？"), Message(role="assistant", content="安全生产事故起数下降42.9%。")]
+FUNDS = [Message(role="user", content="2022年市里自己拿了多少钱搞科技？"), Message(role="assistant", content="安排市级科技资金1130万元，增长197.3%。")]
+
+
+@pytest.mark.parametrize(
+    "question, rewrite, history, trusted",
+    [
+        # real Qwen rewrites on tune: the earlier question's topic dropped (q118: then refused as unanswerable)
+        ("死亡人数呢？", "死亡人数是多少？", SAFETY, False),
+        ("死亡人数呢？", "2022年安全生产事故死亡人数下降了多少？", SAFETY, True),
+        # ... and the question answered with the last answer's figure (q120)
+        ("从中央和省里争取到多少？", "从中央和省里争取到1130万元。", FUNDS, False),
+        ("从中央和省里争取到多少？", "2022年从中央和省里争取到多少科技资金？", FUNDS, True),
+    ],
+)
+def test_a_rewrite_must_carry_the_context_the_rules_carry(question, rewrite, history, trusted):
+    from chatbot.question.query import condense
+
+    assert trustworthy_rewrite(question, rewrite, history, condense(question, history)) is trusted
+
+
 def test_an_untrustworthy_model_rewrite_is_replaced_by_the_rules(built_store, server):
     def reply(request):
         if "Standalone question" in request["messages"][-1]["content"]:

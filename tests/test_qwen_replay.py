@@ -2,7 +2,9 @@
 
 Qwen2.5-Coder-0.5B-Instruct (Q4_K_M, llama.cpp, temperature 0, k=3) answered a random sample of 60
 `tune` items (tests/data/qwen_tune_ids.txt, seed 20261204) once; `scripts/record_qwen_tune.sh` recorded
-every exchange in tests/data/qwen_tune.cassette.jsonl. Here the `replay` backend answers from that
+every exchange in tests/data/qwen_tune.cassette.jsonl. (When the rewrite check began to require the
+context the rules carry, five follow-ups got new prompts; those five were recorded again the same way,
+and entries no replay reaches were pruned.) Here the `replay` backend answers from that
 cassette, so today's condense, guard, checks, fallback and refusal run on real model output in every CI
 run. The cassette is keyed by the exact prompt: a change to the prompts or to retrieval makes the
 recorded answers unreachable, and the test says so (re-record; README, "Recorded model answers").

@@ -17,6 +17,7 @@ from chatbot.textutil import compact
 from chatbot.types import Message
 
 _WORDISH = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _COPY_RUN = 12  # characters copied in a row from an earlier answer that no question contains
 _MIN_COPY = 6  # a shorter earlier answer is too short to tell a copy from a shared topic
 
@@ -39,14 +40,27 @@ def content_words(question: str) -> list[str]:
 _FOLLOWUP_WORDS = frozenset("那 那么 还有 另外 以及 再问 呢 吗 and what about how".split())
 
 
-def trustworthy_rewrite(question: str, rewrite: str, history: list[Message]) -> bool:
-    """The rewrite keeps every content word of the question and copies no earlier answer."""
+def trustworthy_rewrite(question: str, rewrite: str, history: list[Message], by_rules: str | None = None) -> bool:
+    """The rewrite keeps every content word of the question, copies no earlier answer, and, when the
+    rules carried words of the earlier question into it (`by_rules`), carries at least one of them."""
     text = _norm(rewrite)
     if not text or len(text) > 4 * max(len(question), 50):
         return False
     if any(_norm(word) not in text for word in content_words(question)):
         return False
+    if by_rules is not None and not keeps_the_context(question, by_rules, text):
+        return False
     return not copies_an_answer(_letters(rewrite), question, history)
+
+
+def keeps_the_context(question: str, by_rules: str, rewrite: str) -> bool:
+    """A follow-up stands on the earlier question ("死亡人数呢？" after 安全生产事故起数下降了多少): when the
+    rules' rewrite carries content words of it, a model's rewrite without any of them ("死亡人数是多少？")
+    keeps the user's words but asks something else. On a recorded tune sample it made an answerable
+    follow-up a refusal (q118)."""
+    own = {_norm(w) for w in content_words(question)}
+    carried = [w for w in (_norm(w) for w in content_words(by_rules)) if w not in own]
+    return not carried or any(w in _norm(rewrite) for w in carried)
 
 
 def _letters(text: str) -> str:
@@ -55,8 +69,12 @@ def _letters(text: str) -> str:
 
 
 def copies_an_answer(text: str, question: str, history: list[Message]) -> bool:
-    """A run of an earlier answer (12 characters, or a whole short answer) that no question holds."""
+    """A run of an earlier answer (12 characters, or a whole short answer), or a figure of one, that no
+    question holds ("从中央和省里争取到1130万元。": the rewrite answered the question with the last answer)."""
     asked = _letters(question) + "".join(_letters(m.content) for m in history if m.role == "user")
+    answered = {f for m in history if m.role == "assistant" for f in _NUMBER.findall(_norm(m.content))}
+    if any(f in answered and f not in asked for f in _NUMBER.findall(text)):
+        return True
     for m in history:
         answer = _letters(m.content) if m.role == "assistant" else ""
         size = min(_COPY_RUN, len(answer))
