@@ -47,6 +47,46 @@ SUPPORTED_SHARE = 0.5  # below it, a model's answer is replaced by the offline o
 # (5 folds x 5 seeds: every fold's best set); "elsewhere" is left out: it refused an answerable item there.
 OFFLINE_REFUSES = frozenset({"echo", "nothing_new", "kind"})
 
+# What the reader is told when the offline answer replaces a model's, by `fallback_reason`.
+FALLBACK_NOTICES = {
+    "empty": "模型没有给出实际内容，改为显示离线答案。"
+             "The model's answer says nothing checkable; showing the offline extractive answer instead.",
+    "uncited": "模型答案没有注明出处，报告原文中也找不到明确支持它的段落，改为显示离线答案。"
+               "The model's answer cites no passage and no passage clearly supports it; showing the offline extractive answer instead.",
+    "injected": "Showing the offline extractive answer instead.",
+    "unsupported": "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
+                   "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead.",
+    "off_question": "模型答案引用的原文说的不是所问的内容，改为显示离线答案。"
+                    "The model's answer quotes the report on something other than what was asked; showing the offline extractive answer instead.",
+    "other_evidence": "模型答案引用的原文与所问内容对不上，改为显示离线答案。"
+                      "The model's answer quotes the report on something other than what the offline answer finds for this "
+                      "question; showing the offline extractive answer instead.",
+    "figure_alone": "模型答案只有数字，没有说明它指的是什么，改为显示离线答案中的原文。"
+                    "The model's answer is a bare figure that does not say what it counts; showing the offline "
+                    "extractive answer, which quotes it in its sentence, instead.",
+    "no_evidence": "在检索到的原文中找不到这个问题的答案，模型的回答不予显示。"
+                   "The retrieved passages hold no answer to this question; the model's answer is withheld.",
+}
+
+
+def _offline_verdict(offline: Draft, result: Verification, request: AnswerRequest) -> str | None:
+    """Why a model's answer that passed its own checks still gives way to the offline answer, or None.
+
+    * `no_evidence`: the offline answer, reading the same passages, refuses. A small model quotes the
+      sentence nearest to a question the report does not answer, and every word of it checks out.
+    * `other_evidence`: the offline answer answers, and the model's answer shares none of its own
+      content with it: the two quoted different things (`shares_nothing_with`).
+    * `figure_alone`: the model's answer is bare figures, which say nothing of what they count
+      (`figures_alone`); the offline answer quotes them in their sentence.
+    """
+    if offline.refused:
+        return "no_evidence"
+    if shares_nothing_with(request.question, result.sentences, offline.text):
+        return "other_evidence"
+    if figures_alone(result.sentences):
+        return "figure_alone"
+    return None
+
 
 @dataclass
 class Event:
@@ -323,79 +363,44 @@ class Chatbot:
         """Every draft, judged by structure whoever wrote it.
 
         A refusal (the answerer's own, e.g. a model's NO_ANSWER line, or an offline answer that is
-        empty or cites nothing after checking) is shown as a refusal. A model's answer that says
-        nothing checkable ("[1] [2]", "水[1]"), that cites nothing even after the checker attached
-        the passages that clearly support its sentences, that repeats a planted instruction, or
-        that is mostly unsupported, or that quotes the passages on something other than what was asked
-        (chatbot.answer.verify.on_question) is replaced by the checked offline answer, which refuses by
-        itself when the passages hold no answer. An answer that passes all of that is still withheld when
-        the offline answer, reading the same passages, refuses (`no_evidence`): a small model quotes the
-        sentence nearest to a question the report does not answer, and every word of it checks out. When the
-        offline answer does answer, a model answer sharing none of its own content with it quoted something
-        else, and the offline answer replaces it (`other_evidence`). A kept
-        answer loses its closing commentary: trailing sentences that cite nothing and that no passage
-        supports ("因此……确实有可能回暖。")."""
+        empty or cites nothing after checking) is shown as a refusal. A model's answer is replaced by the
+        checked offline answer, which refuses by itself when the passages hold no answer, when it fails its
+        own checks (`_model_verdict`), or when it passes them but the offline answer, reading the same
+        passages, disagrees (`_offline_verdict`). A kept answer loses its closing commentary: trailing
+        sentences that cite nothing and that no passage supports ("因此……确实有可能回暖。")."""
         if draft.refused or chosen is self._offline or progress.fallback:
             return (yield from self._settle(draft, result, request, progress))
-        if result.empty or not result.says_something:
-            logger.info("answer of %s says nothing after checking", chosen.name)
-            notice = (
-                "模型没有给出实际内容，改为显示离线答案。"
-                "The model's answer says nothing checkable; showing the offline extractive answer instead."
-            )
-            reason = "empty"
-        elif not result.cited_any:
-            logger.info("answer of %s cites nothing after checking", chosen.name)
-            notice = (
-                "模型答案没有注明出处，报告原文中也找不到明确支持它的段落，改为显示离线答案。"
-                "The model's answer cites no passage and no passage clearly supports it; showing the offline extractive answer instead."
-            )
-            reason = "uncited"
-        elif result.injected:
-            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
-            notice, reason = "Showing the offline extractive answer instead.", "injected"
-        elif result.supported_share < SUPPORTED_SHARE:
-            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
-            notice = (
-                "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
-                "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead."
-            )
-            reason = "unsupported"
-        elif (off := off_question(request.question, result.sentences, request.passages, request.idf, request.terms)) is not None:
-            logger.info("answer of %s does not answer %r (%s): %s", chosen.name, request.question, off.kind, off.detail[:120])
-            notice = (
-                "模型答案引用的原文说的不是所问的内容，改为显示离线答案。"
-                "The model's answer quotes the report on something other than what was asked; showing the offline extractive answer instead."
-            )
-            reason = "off_question"
-        else:
+        offline: tuple[Draft, Verification] | None = None
+        reason = self._model_verdict(result, request)
+        if reason is None:
             offline = self._offline_answer(request)
-            if not offline[0].refused and shares_nothing_with(request.question, result.sentences, offline[0].text):
-                logger.info("answer of %s shares nothing with the offline answer to %r", chosen.name, request.question)
-                notice = (
-                    "模型答案引用的原文与所问内容对不上，改为显示离线答案。"
-                    "The model's answer quotes the report on something other than what the offline answer finds for "
-                    "this question; showing the offline extractive answer instead."
-                )
-                return (yield from self._fallback(chosen, request, progress, "other_evidence", notice, offline))
-            if not offline[0].refused and figures_alone(result.sentences):
-                logger.info("answer of %s is a bare figure for %r", chosen.name, request.question)
-                notice = (
-                    "模型答案只有数字，没有说明它指的是什么，改为显示离线答案中的原文。"
-                    "The model's answer is a bare figure that does not say what it counts; showing the offline "
-                    "extractive answer, which quotes it in its sentence, instead."
-                )
-                return (yield from self._fallback(chosen, request, progress, "figure_alone", notice, offline))
-            if not offline[0].refused:
+            reason = _offline_verdict(offline[0], result, request)
+            if reason is None:
                 return draft, without_closing_commentary(result, request.passages)
-            logger.info("answer of %s kept by its checks, but the offline answer refuses %r (%s)",
-                        chosen.name, request.question, offline[0].reason)
-            notice = (
-                "在检索到的原文中找不到这个问题的答案，模型的回答不予显示。"
-                "The retrieved passages hold no answer to this question; the model's answer is withheld."
-            )
-            return (yield from self._fallback(chosen, request, progress, "no_evidence", notice, offline))
-        return (yield from self._fallback(chosen, request, progress, reason, notice))
+        logger.info("answer of %s replaced by the offline answer (%s) for %r", chosen.name, reason, request.question)
+        if reason in ("injected", "unsupported"):  # the flags that say why stay with the notice
+            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
+        return (yield from self._fallback(chosen, request, progress, reason, FALLBACK_NOTICES[reason], offline))
+
+    @staticmethod
+    def _model_verdict(result: Verification, request: AnswerRequest) -> str | None:
+        """Why a model's checked answer cannot stand by itself, or None: it says nothing checkable ("[1] [2]",
+        "水[1]"); it cites nothing even after the checker attached the passages that clearly support its
+        sentences; it repeats a planted instruction; it is mostly unsupported; or it quotes the passages on
+        something other than what was asked (chatbot.answer.verify.on_question)."""
+        if result.empty or not result.says_something:
+            return "empty"
+        if not result.cited_any:
+            return "uncited"
+        if result.injected:
+            return "injected"
+        if result.supported_share < SUPPORTED_SHARE:
+            return "unsupported"
+        off = off_question(request.question, result.sentences, request.passages, request.idf, request.terms)
+        if off is not None:
+            logger.info("off the question (%s): %s", off.kind, off.detail[:120])
+            return "off_question"
+        return None
 
     def _settle(self, draft: Draft, result: Verification, request: AnswerRequest, progress: _Progress) -> Iterator[Event]:
         """A refusal, or the offline answer as the answerer chosen (or when all model slots are busy), made final."""
