@@ -164,3 +164,30 @@ def test_a_question_the_offline_answer_only_shares_words_with_is_refused_end_to_
     assert answer.refused and answer.answer == "报告提到了相关内容，但没有给出所问的具体名称。"
     kept = shared_bot.ask("环境空气质量综合指数在全省排第几？")
     assert not kept.refused and "第2位" in kept.answer
+
+
+SERVICE = Passage(
+    chunk_id="svc", source="s", score=1, year=2023, city="张家界", section="二、2023年工作安排 › 提供一流旅游服务",
+    text="提供一流旅游服务。加强景区无障碍设施、红十字救护站建设。",
+)
+OFFLINE_SERVICE = "加强景区无障碍设施、红十字救护站建设[1]。"
+
+
+@pytest.mark.parametrize(
+    "question, answer, disagrees",
+    [
+        ("坐轮椅的游客去景区方便吗？", "提供一流旅游服务[1]。", True),  # a real Qwen answer on tune
+        ("坐轮椅的游客去景区方便吗？", "景区要加强无障碍设施建设[1]。", False),
+        # the question's own words prove nothing: 景区 is shared, but it is the question's
+        ("坐轮椅的游客去景区方便吗？", "景区提供一流旅游服务[1]。", True),
+        # an English question holds no Chinese words: the answer's whole content is compared
+        ("Is it easy for wheelchair users to visit the scenic areas?", "提供一流旅游服务[1]。", True),
+        ("Is it easy for wheelchair users to visit the scenic areas?", "加强景区无障碍设施[1]。", False),
+    ],
+)
+def test_an_answer_sharing_nothing_with_the_offline_answer_disagrees(question, answer, disagrees):
+    from chatbot.answer.verify.on_question import shares_nothing_with
+
+    sentences = verify(answer, [SERVICE]).sentences
+    assert all(s.verified for s in sentences)
+    assert shares_nothing_with(question, sentences, OFFLINE_SERVICE) is disagrees

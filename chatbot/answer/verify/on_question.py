@@ -136,9 +136,9 @@ def shares_nothing_with(question: str, sentences: list[AnswerSentence], referenc
     """True when the answer's own content (its words and figures beyond the question's) is there and
     none of it is in `reference`, the offline answer to the same question from the same passages:
     the two answerers quoted different things. A model's paraphrase of a sentence the answer's
-    locating cannot find ("抓住政策机遇" for 抢抓政策机遇) escapes `off_question`; this does not."""
-    if is_english(question):
-        return False
+    locating cannot find ("抓住政策机遇" for 抢抓政策机遇) escapes `off_question`; this does not. An English
+    question holds no Chinese words, so there the answer's whole content is compared (tune, honest-quoting
+    fake: 2 English answers changed, 1 wrong → right, 1 wrong → wrong)."""
     asked = squash(FOLLOWUP_START.sub("", _CARRIED.sub("", question)))
     own = [piece for s in sentences if s.verified and s.citations for units, figures in [_new_content(s.text, asked)]
            for piece in units + figures]
