@@ -7,7 +7,7 @@ Faithful sentences come from the QA set's answerable items: the gold answer (wit
 without it, and with "根据报告，" before it), the report sentence holding the evidence verbatim
 (what the extractive answer says), that sentence with 今年 written as the report's year, and
 hand-written rewordings (`REWORDED`). Lies are made from the same sentences, one kind each:
-an invented figure, a figure of another fact of the passage, a wrong year, an invented official,
+an invented figure, a figure of another fact of the passage, a count in Chinese numerals changed, a wrong year, an invented official,
 an invented place, an invented organisation, an invented claim, a marker pointing at a
 neighbouring passage, and for unanswerable items an invented answer.
 
@@ -36,11 +36,13 @@ OUT = ROOT / "tests" / "data" / "claims.jsonl"
 OUT_PASSAGES = ROOT / "tests" / "data" / "claims_passages.jsonl"
 SEED = 20231201
 
-LIE_KINDS = ("figure", "figure_moved", "year", "person", "place", "organisation", "unsupported", "wrong_citation", "unanswerable")
+LIE_KINDS = ("figure", "figure_moved", "count", "year", "person", "place", "organisation", "unsupported", "wrong_citation",
+             "unanswerable")
 # The reasons that name each lie correctly (a wrong citation fails whatever the cited passage lacks).
 EXPECTED_REASONS = {
     "figure": ["figure"],
     "figure_moved": ["figure"],
+    "count": ["figure"],
     "year": ["year"],
     "person": ["name"],
     "place": ["place", "organisation"],
@@ -178,6 +180,22 @@ def moved_figure(sentence: str, passage: str, rng: random.Random) -> str | None:
     return moved if moved != sentence else None
 
 
+# A count in Chinese numerals: a digit from 二 to 九 (not part of a longer numeral) before a measure word.
+_COUNT = re.compile(r"(?<![一二三四五六七八九十两百千万零])[二三四五六七八九两](?=[大个项条年批家所座类种次届名位支处件])")
+
+
+def miscounted(sentence: str, passage: str) -> str | None:
+    """The sentence with its first count in Chinese numerals changed (六大 → 三大), unless the passage
+    counts the same thing with the new number too (then the lie could be true of something else)."""
+    m = _COUNT.search(sentence)
+    if not m:
+        return None
+    new = "三" if m.group() != "三" else "五"
+    if new + sentence[m.end() : m.end() + 1] in passage:
+        return None
+    return sentence[: m.start()] + new + sentence[m.end() :]
+
+
 def wrong_year(sentence: str, chunk: dict, rng: random.Random) -> str:
     from chatbot.question.query import resolve_relative_years
 
@@ -227,6 +245,8 @@ def lies(item: dict, base: str, passages: list[dict], rng: random.Random) -> lis
     out.append(("unsupported", cite(f"{claim}。", [1]) if rng.random() < 0.5 else cite(f"{body_of(base)}，{claim}。", [1])))
     if len(passages) > 1 and compact(body_of(base)) not in compact(passages[1]["text"]):
         out.append(("wrong_citation", base.replace("[1]", "[2]")))
+    if made := miscounted(base, text):  # last, so the random draws of the kinds above stay the same
+        out.append(("count", made))
     return out
 
 

@@ -175,7 +175,7 @@ def test_claims_set_held_out_thresholds():
     the tune part only): recall >= 0.95 on every lie kind, false alarms <= 0.05 on faithful ones."""
     report = score("holdout")
     lies = {kind: s for kind, s in report.kinds.items() if kind != "faithful"}
-    assert len(lies) == 9 and all(s.n for s in lies.values())
+    assert len(lies) == 10 and all(s.n for s in lies.values())
     for kind, s in lies.items():
         assert s.recall >= 0.95, (kind, s.recall, s.misses)
     assert report.kinds["faithful"].n >= 200
