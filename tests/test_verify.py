@@ -43,6 +43,7 @@ SOCIAL = Passage(
         ("2022年地区生产总值预期增长7.5%左右[1]。", [TARGETS], "year"),
         ("去年地区生产总值预期增长7.5%左右[1]。", [TARGETS], "year"),
         ("地区生产总值增长12.5%左右[1]。", [TARGETS], "figure"),
+        ("今年主要预期目标是：1. 地区生产总值增长12.5%左右[1]。", [TARGETS], "figure"),  # a list item's figure is checked
         ("实施医疗救助13.6万元[1]。", [SOCIAL], "figure"),  # 13.6万 counts 人次 there, not 元
         # a list item's figure given to the item before it (a real Qwen answer on tune): 8% is 规模工业增加值's
         ("旅游接待人次和旅游总收入分别增长40%左右，旅游总收入分别增长8%左右[1]。", [TARGETS], "figure"),
@@ -81,6 +82,10 @@ def test_each_check_names_its_reason(answer, passages, reason):
         "今年旅游总收入预期增长40%左右[1]。",  # the subject two clauses up ("分别"), the lead before the colon
         "规模工业增加值增长8%左右[1]。",
         "2023年GDP预期增长目标是7.5%左右[1]。",  # the lead clause, with no figure of its own, places it
+        # a list laid out inside one sentence: the items' numbers are layout, not figures (Qwen on tune)
+        "今年主要预期目标是：1. **地区生产总值增长7.5%左右**[1]。",
+        "今年主要预期目标是：（2）规模工业增加值增长8%左右[1]。",
+        "**根据报告**，今年地区生产总值预期增长7.5%左右[1]。",  # bold framing is framing
     ],
 )
 def test_faithful_rewordings_pass(answer):

@@ -43,6 +43,9 @@ REASONS = ("injected", "figure", "year", "name", "place", "organisation", "unsup
 
 _MARKER = re.compile(r"\s*[\[【［]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】］]")
 _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
+# A list begun inside a sentence, after its lead's colon: "…有以下新动作：1. **深化医疗改革**：…". The
+# item's number is how the answer is laid out, not a figure (real Qwen answers on tune were flagged for it).
+_INLINE_BULLET = re.compile(r"(?<=[：:])\s*(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
 _FRAMING = re.compile(
     r"^(?:according to the (?:government work )?report[:,]?\s*|(?:根据|按照|据)(?:政府工作)?报告(?:内容)?[，,：:]?|"
     r"(?:根据|按照|依据|据|从)[^，,：:。！？]{0,12}?(?:报告|材料|资料|信息|内容|表格|段落|文本|原文|上文|以上|文件)"
@@ -101,7 +104,8 @@ class Verification:
 def claimed_text(sentence: str) -> str:
     """What the sentence claims, NFKC-normalised: without its list bullet, bold marks and framing
     ("根据表格中的信息，"): how an answer is told is neither checked against the passages nor new content."""
-    return unicodedata.normalize("NFKC", _FRAMING.sub("", _BULLET.sub("", sentence).replace("**", "")))
+    unbulleted = _INLINE_BULLET.sub("", _BULLET.sub("", sentence.replace("**", "")))
+    return unicodedata.normalize("NFKC", _FRAMING.sub("", unbulleted))
 
 
 def declines(sentence: str) -> bool:
