@@ -17,7 +17,7 @@ from chatbot.textutil import compact
 from chatbot.types import Message
 
 _WORDISH = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER = re.compile(r"\d+")  # digit runs of `_letters` text ("7.5%" reads 75 on both sides)
 _COPY_RUN = 12  # characters copied in a row from an earlier answer that no question contains
 _MIN_COPY = 6  # a shorter earlier answer is too short to tell a copy from a shared topic
 
@@ -72,7 +72,7 @@ def copies_an_answer(text: str, question: str, history: list[Message]) -> bool:
     """A run of an earlier answer (12 characters, or a whole short answer), or a figure of one, that no
     question holds ("从中央和省里争取到1130万元。": the rewrite answered the question with the last answer)."""
     asked = _letters(question) + "".join(_letters(m.content) for m in history if m.role == "user")
-    answered = {f for m in history if m.role == "assistant" for f in _NUMBER.findall(_norm(m.content))}
+    answered = {f for m in history if m.role == "assistant" for f in _NUMBER.findall(_letters(m.content))}
     if any(f in answered and f not in asked for f in _NUMBER.findall(text)):
         return True
     for m in history:
