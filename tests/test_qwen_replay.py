@@ -9,6 +9,12 @@ cassette, so today's condense, guard, checks, fallback and refusal run on real m
 run. The cassette is keyed by the exact prompt: a change to the prompts or to retrieval makes the
 recorded answers unreachable, and the test says so (re-record; README, "Recorded model answers").
 
+A second recording, of 120 other tune items (tests/data/qwen_tune2_ids.txt, seed 20261205, made the same
+way with the checks of `09d4f90`), is replayed under the same gates, with unflagged wrong answers allowed
+in proportion (1 per 60 items). When it was recorded, today's gates failed on it: 7 unflagged wrong, keyword
+accuracy 0.872; the checks added for it (other_evidence, figure_alone, Chinese-numeral counts) brought that
+to 2 and 0.930.
+
 The gate is the recording's figures when it was made, on tune (holdout is reported in closing notes only).
 """
 
@@ -17,31 +23,37 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from chatbot.core import Chatbot
 from chatbot.evaluation.run import evaluate
 from chatbot.settings import Settings
 from tests.conftest import track
 
 DATA = Path(__file__).parent / "data"
-CASSETTE = DATA / "qwen_tune.cassette.jsonl"
-GATE = {"refusal_recall": 0.8, "refusal_precision": 0.8, "keyword_accuracy": 0.85, "unflagged_wrong": 1}
+GATE = {"refusal_recall": 0.8, "refusal_precision": 0.8, "keyword_accuracy": 0.85, "unflagged_wrong_per_60": 1}
 
 
-def test_the_checks_hold_on_recorded_qwen_answers(shared_bot, tmp_path):
-    wanted = DATA.joinpath("qwen_tune_ids.txt").read_text(encoding="utf-8").split()
+@pytest.mark.parametrize("ids, cassette, size", [
+    ("qwen_tune_ids.txt", "qwen_tune.cassette.jsonl", 60),
+    ("qwen_tune2_ids.txt", "qwen_tune2.cassette.jsonl", 120),
+])
+def test_the_checks_hold_on_recorded_qwen_answers(shared_bot, tmp_path, ids, cassette, size):
+    wanted = DATA.joinpath(ids).read_text(encoding="utf-8").split()
     rows = {json.loads(line)["id"]: line for line in DATA.joinpath("qa.jsonl").read_text(encoding="utf-8").splitlines()}
     sample = tmp_path / "sample.jsonl"
     sample.write_text("\n".join(rows[i] for i in wanted) + "\n", encoding="utf-8")
-    bot = track(Chatbot(Settings(data_dir=shared_bot.settings.data_dir, replay_from=CASSETTE),
+    bot = track(Chatbot(Settings(data_dir=shared_bot.settings.data_dir, replay_from=DATA / cassette),
                         embedder=shared_bot.embedder, retriever=shared_bot.retriever))
     report = evaluate(sample, k=3, backend="replay", model="qwen", split="tune", progress=False, bot=bot)
 
-    assert report["n"] == len(wanted) == 60
+    assert report["n"] == len(wanted) == size
     unrecorded = [r["id"] for r in report["items"] if any("not recorded" in w for w in r["warnings"])]
-    assert not unrecorded, f"the prompts changed since the recording; re-record: bash scripts/record_qwen_tune.sh ({unrecorded})"
+    assert not unrecorded, (f"the prompts changed since the recording; re-record: QWEN_TUNE_IDS=tests/data/{ids} "
+                             f"QWEN_TUNE_CASSETTE=tests/data/{cassette} bash scripts/record_qwen_tune.sh ({unrecorded})")
     assert report["refusal"]["recall"] >= GATE["refusal_recall"]
     assert report["refusal"]["precision"] >= GATE["refusal_precision"]
     assert report["answer"]["keyword_accuracy"] >= GATE["keyword_accuracy"]
-    assert report["safety"]["unflagged_wrong"] <= GATE["unflagged_wrong"]
+    assert report["safety"]["unflagged_wrong"] <= GATE["unflagged_wrong_per_60"] * size / 60
     # the model's own answers are the ones kept: not every item fell back to the offline answer
     assert sum(not r["fallback"] and not r["refused"] for r in report["items"]) >= 10
