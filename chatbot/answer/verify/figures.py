@@ -99,7 +99,7 @@ def miscounted(norm: str, cited: list[PassageFigures]) -> list[str]:
     """The counts the sentence writes in Chinese numerals that a cited passage gives otherwise for the
     same thing: "三大专项整治" where the passage says "六大专项整治" (digits are `check_figures`' business).
     A count of something the passages never count is left alone: the model may have counted a list."""
-    given = [c for p in cited for c in counts(p.text)]
+    given = [c for p in cited for c in p.counts]
     bad = []
     for value, counted, written in counts(norm):
         if written[:1].isdigit():
@@ -139,6 +139,7 @@ class PassageFigures:
     figures: list[tuple[float, bool, str, int, int]]
     clauses: list[tuple[int, int]]
     years: set[int]
+    counts: list[tuple[int, str, str]]  # `counts(text)`: its counts, in digits or Chinese numerals
 
     @classmethod
     def of(cls, passage: Passage) -> PassageFigures:
@@ -147,7 +148,7 @@ class PassageFigures:
         if passage.year:
             context = resolve_relative_years(context, passage.year)
         years = {int(y) for y in _ANY_YEAR.findall(context)}
-        return cls(text, figure_spans(text), clause_spans(text), years)
+        return cls(text, figure_spans(text), clause_spans(text), years, counts(text))
 
 
 def year_spans(norm: str) -> list[tuple[int, int, int]]:
