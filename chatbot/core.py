@@ -270,7 +270,7 @@ class Chatbot:
             if checked is None:
                 # a scope refusal or an outline is the core's own answer, judged as the offline answer is
                 author = self._offline if scope or outline else chosen
-                draft, checked = yield from self._check(author, draft, verify(draft.text, passages), request, progress)
+                draft, checked = yield from self._check(author, draft, verify(draft.text, passages, request.question), request, progress)
             result = checked
             refused = draft.refused
         finally:
@@ -376,7 +376,7 @@ class Chatbot:
             offline = self._offline_answer(request)
             reason = _offline_verdict(offline[0], result, request)
             if reason is None:
-                return draft, without_closing_commentary(result, request.passages)
+                return draft, without_closing_commentary(result, request.passages, request.question)
         logger.info("answer of %s replaced by the offline answer (%s) for %r", chosen.name, reason, request.question)
         if reason in ("injected", "unsupported"):  # the flags that say why stay with the notice
             progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
@@ -410,7 +410,7 @@ class Chatbot:
 
     def _offline_answer(self, request: AnswerRequest) -> tuple[Draft, Verification]:
         draft = next(piece for piece in self._offline.answer(request) if isinstance(piece, Draft))
-        return self._offline_checked(draft, verify(draft.text, request.passages), request)
+        return self._offline_checked(draft, verify(draft.text, request.passages, request.question), request)
 
     def _offline_checked(self, draft: Draft, result: Verification, request: AnswerRequest) -> tuple[Draft, Verification]:
         """The offline answer is the last resort and keeps its flags, but it refuses when it cites
@@ -421,7 +421,7 @@ class Chatbot:
         if not draft.refused and not result.cited_any:
             logger.info("offline answer is empty or cites nothing after checking: a refusal")
             draft = Draft(refusal_text(request.question, "not_covered"), refused=True, reason="cites_nothing")
-        return draft, (verify(draft.text, request.passages) if draft.refused else result)
+        return draft, (verify(draft.text, request.passages, request.question) if draft.refused else result)
 
     def _show(self, text: str, progress: _Progress) -> Iterator[Event]:
         """Make `text` what the reader sees: withdraw what was streamed if it differs."""

@@ -85,12 +85,50 @@ def test_each_check_names_its_reason(answer, passages, reason):
         # a list laid out inside one sentence: the items' numbers are layout, not figures (Qwen on tune)
         "今年主要预期目标是：1. **地区生产总值增长7.5%左右**[1]。",
         "今年主要预期目标是：（2）规模工业增加值增长8%左右[1]。",
+        # and so are those counting on from the first, with no line break between the items
+        "今年主要预期目标是：1. 地区生产总值增长7.5%左右2. 规模工业增加值增长8%左右[1]。",
         "**根据报告**，今年地区生产总值预期增长7.5%左右[1]。",  # bold framing is framing
     ],
 )
 def test_faithful_rewordings_pass(answer):
     result = verify(answer, [TARGETS, SOCIAL])
     assert result.verified and result.warnings == []
+
+
+def test_a_number_that_does_not_count_on_the_list_is_a_figure():
+    """Only 1, 2, 3… in order are layout: "增长9. " after item 1 is a figure the passage does not give."""
+    result = verify("今年主要预期目标是：1. 地区生产总值增长7.5%左右9. 规模工业增加值增长8%左右[1]。", [TARGETS])
+    assert not result.verified and result.sentences[0].reason == "figure"
+
+
+TARGETS_QUESTION = "政府今年定了哪些发展指标？"  # in the asker's words: 发展指标 is not the passage's
+
+
+@pytest.mark.parametrize(
+    ("lead_in", "restates"),
+    [
+        ("政府今年定了以下发展指标：", True),  # every word is the question's or the passage's
+        ("根据资料，政府今年定了这些发展指标：", True),
+        ("政府今年定了以下发展指标，已经提前完成：", False),  # says something of its own
+        ("市发改委今年定了以下发展指标：", False),
+    ],
+)
+def test_a_lead_in_that_restates_the_question_needs_no_marker(lead_in, restates):
+    """A model's list often opens with the question restated ("买期房怕烂尾，政府有以下说法："): it
+    claims nothing, and flagging it taught readers to ignore the flag on right answers (Qwen on tune)."""
+    answer = lead_in + "\n地区生产总值增长7.5%左右[1]。\n规模工业增加值增长8%左右[1]。"
+    assert verify(answer, [TARGETS], TARGETS_QUESTION).verified is restates
+    assert not verify(answer, [TARGETS]).verified  # without the question, it is checked as any sentence
+    # a lead-in with nothing cited after it introduces nothing
+    assert not verify(lead_in + "\n这些指标很重要。", [TARGETS], TARGETS_QUESTION).verified
+
+
+def test_a_lead_in_is_held_to_the_passages_its_items_cite():
+    """A real Qwen answer on tune: "陈能宽是农业领域的科学家，主要成就包括：", 农业 from a passage its items
+    do not cite. Only the question and the items' passages may supply a lead-in's words."""
+    answer = "政府今年定了以下参保发展指标：\n地区生产总值增长7.5%左右[1]。"
+    assert not verify(answer, [TARGETS, SOCIAL], TARGETS_QUESTION).verified  # 参保 is only in [2]
+    assert verify(answer.replace("[1]", "[1][2]"), [TARGETS, SOCIAL], TARGETS_QUESTION).verified
 
 
 def test_the_report_year_comes_from_the_passage_not_the_code():

@@ -46,6 +46,9 @@ _BULLET = re.compile(r"^\s*(?:[-*•·]|\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)�
 # A list begun inside a sentence, after its lead's colon: "…有以下新动作：1. **深化医疗改革**：…". The
 # item's number is how the answer is laid out, not a figure (real Qwen answers on tune were flagged for it).
 _INLINE_BULLET = re.compile(r"(?<=[：:])\s*(?:\d{1,2}[.、)）](?!\d)|[（(]\d{1,2}[)）])\s*")
+# The items after the first of such a list, numbered on from it with no line break between them:
+# "…包括：1. 高端康养设施、度假酒店2. 火森林、温泉" (the 2 is layout as well).
+_ITEM_NUMBER = re.compile(r"(?<![\d.])\s*(?:(\d{1,2})[.、)）](?!\d)|[（(](\d{1,2})[)）])\s*")
 _FRAMING = re.compile(
     r"^(?:according to the (?:government work )?report[:,]?\s*|(?:根据|按照|据)(?:政府工作)?报告(?:内容)?[，,：:]?|"
     r"(?:根据|按照|依据|据|从)[^，,：:。！？]{0,12}?(?:报告|材料|资料|信息|内容|表格|段落|文本|原文|上文|以上|文件)"
@@ -104,8 +107,25 @@ class Verification:
 def claimed_text(sentence: str) -> str:
     """What the sentence claims, NFKC-normalised: without its list bullet, bold marks and framing
     ("根据表格中的信息，"): how an answer is told is neither checked against the passages nor new content."""
-    unbulleted = _INLINE_BULLET.sub("", _BULLET.sub("", sentence.replace("**", "")))
+    unbulleted = _without_item_numbers(_BULLET.sub("", sentence.replace("**", "")))
     return unicodedata.normalize("NFKC", _FRAMING.sub("", unbulleted))
+
+
+def _without_item_numbers(text: str) -> str:
+    """`text` without the numbers of a list laid out inside it: the first item's after a colon, and
+    those that count on from it (2, 3, …), each in order; any other number is a figure and stays."""
+    first = _INLINE_BULLET.search(text)
+    if not first:
+        return text
+    digits = re.search(r"\d+", first.group())
+    expected = int(digits.group()) + 1 if digits else 2
+    pieces, cursor = [text[: first.start()]], first.end()
+    for m in _ITEM_NUMBER.finditer(text, first.end()):
+        if int(m.group(1) or m.group(2)) != expected:
+            continue
+        pieces += [text[cursor : m.start()], "；"]
+        cursor, expected = m.end(), expected + 1
+    return "".join(pieces) + text[cursor:]
 
 
 def declines(sentence: str) -> bool:
@@ -161,7 +181,16 @@ class _Checker:
         core = squash(_FRAMING.sub("", body)).rstrip("。！？；.!?;")
         return bool(core) and any(core in self.contexts[n - 1] for n in numbers)
 
-    def check(self, norm: str, tokens, numbers: list[int]) -> _Outcome:
+    def check_lead_in(self, norm: str, tokens, numbers: list[int], asked: str, introduced: list[int]) -> _Outcome | None:
+        """A list's lead-in ("买期房怕烂尾，政府有以下说法：") that restates the question: every word of
+        it is in the question or in the passages the items it introduces cite, and its figures, years
+        and names are theirs. It then needs no marker of its own; otherwise None."""
+        outcome = self.check(norm, tokens, sorted(set(numbers) | set(introduced)), asked)
+        return None if outcome.reason else outcome
+
+    def check(self, norm: str, tokens, numbers: list[int], asked: str = "") -> _Outcome:
+        """The first claim of the sentence the cited passages do not support. `asked` (squashed) is the
+        question, given only for a list's lead-in (`check_lead_in`)."""
         english = is_english(norm)
         cited = [self.figures_of(n) for n in numbers]
         years = year_spans(norm)
@@ -180,12 +209,14 @@ class _Checker:
             kind = next(k for k in ("name", "place", "organisation") if k in kinds)
             return _Outcome(kind, [], 0.0, [n.text for n in names])
         units = self.own_units(content_units(tokens))
-        share = share_present(units, haystack)
+        share = share_present(units, haystack + asked)
         clause_shares = [
-            share_present(u, haystack)
+            share_present(u, haystack + asked)
             for u in (self.own_units(content_units(tokens, s, e)) for s, e in clause_spans(norm))
             if len(u) >= CLAUSE_MIN_UNITS
         ]
+        if asked and share < 1.0:
+            return _Outcome("unsupported", [], share)  # a lead-in says nothing of its own
         if share < SUPPORT_MIN or (clause_shares and min(clause_shares) < CLAUSE_SUPPORT_MIN):
             return _Outcome("unsupported", [], share)
         judged = added_judgements(norm, haystack)
@@ -248,6 +279,20 @@ def _attach_source(checker: _Checker, body: str, norm: str, tokens, sentence: An
     return _Outcome(None, [], 1.0)
 
 
+def _restating_lead_in(checker: _Checker, sentences: list[AnswerSentence], i: int, asked: str) -> _Outcome | None:
+    """Sentence i, a list's lead-in that the support check flagged, passed when it restates the question
+    (`_Checker.check_lead_in`) before the cited sentences that follow it; else None."""
+    lead = sentences[i]
+    introduced = sorted({n for s in sentences[i + 1 :] for n in s.citations})
+    if lead.reason not in ("unsupported", "uncited") or not introduced:
+        return None
+    norm = claimed_text(lead.text) or lead.text
+    outcome = checker.check_lead_in(norm, tag(norm), lead.citations, asked, introduced)
+    if outcome:
+        lead.verified, lead.reason, lead.unverified_figures = True, None, []
+    return outcome
+
+
 def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], bad_markers: set[int], count: int) -> list[str]:
     out: list[str] = []
     if bad_markers:
@@ -280,8 +325,14 @@ def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], ba
     return out
 
 
-def verify(answer: str, passages: list[Passage]) -> Verification:
-    """Check `answer` against `passages` (numbered [1]..[k] in this order)."""
+def verify(answer: str, passages: list[Passage], question: str = "") -> Verification:
+    """Check `answer` against `passages` (numbered [1]..[k] in this order).
+
+    `question`, when given, is what the answer answers. A list's lead-in, a sentence that ends in a
+    colon before cited sentences ("买期房怕烂尾，政府有以下说法："), often restates the question: it
+    passes when each of its words is in the question or in the passages its items cite
+    (`_Checker.check_lead_in`). A lead-in that says anything of its own ("陈能宽是农业领域的科学家，主要
+    成就包括：") is checked as any sentence is."""
     planted = planted_instructions(passages)
     answer = plain_references(answer, passages)
     checker = _Checker(passages)
@@ -291,6 +342,7 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
     outcomes: list[_Outcome | None] = []
     late: set[int] = set()  # sentences whose markers came after their closing punctuation
     heading: list[int] = []  # markers alone on a line, before the text they head ("[1]\n正文。")
+    lead_ins: list[int] = []  # sentences ending in a colon, before others
     for start, end, alone in _sentence_spans(answer):
         raw = answer[start:end]
         numbers, bad = _markers(raw, len(passages))
@@ -315,11 +367,15 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
             out_sentences.append(AnswerSentence(text=body, citations=numbers, verified=False, reason="injected"))
             outcomes.append(None)
             continue
+        if body.endswith(("：", ":")):
+            lead_ins.append(len(out_sentences))
         sentence, outcome = _check_sentence(checker, body, numbers)
         outcomes.append(outcome)
         out_sentences.append(sentence)
     for i in sorted(late):  # checked again, now against the markers that came late
         out_sentences[i], outcomes[i] = _check_sentence(checker, out_sentences[i].text, out_sentences[i].citations)
+    for i in lead_ins if question else []:
+        outcomes[i] = _restating_lead_in(checker, out_sentences, i, squash(question)) or outcomes[i]
     for outcome in outcomes:
         if outcome and outcome.reason and outcome.detail:
             details.setdefault(outcome.reason, []).extend(outcome.detail)
@@ -342,7 +398,7 @@ def verify(answer: str, passages: list[Passage]) -> Verification:
     return Verification(text, out_sentences, citations, warnings, injected, says_something)
 
 
-def without_closing_commentary(result: Verification, passages: list[Passage]) -> Verification:
+def without_closing_commentary(result: Verification, passages: list[Passage], question: str = "") -> Verification:
     """The answer without its closing commentary: the sentences after its last cited one that cite
     nothing and that no passage supports (reason `uncited`: a model's "因此……" or "这些项目在实施过程中……").
     They claim nothing a reader could check; the answer before them stands on its sources. A sentence
@@ -356,7 +412,7 @@ def without_closing_commentary(result: Verification, passages: list[Passage]) ->
     if not all(s.verified for s in result.sentences[: last_cited + 1]):
         return result  # the reader is warned anyway; the commentary stays visible with its flag
     kept = "".join(_attach(s.text, "".join(f"[{n}]" for n in s.citations)) for s in result.sentences[: last_cited + 1])
-    return verify(kept, passages)
+    return verify(kept, passages, question)
 
 
 def _claims_something(sentence: str) -> bool:
