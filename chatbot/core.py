@@ -26,7 +26,7 @@ from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
 from chatbot.answer.outline import outline_answer
 from chatbot.answer.verify import Verification, verify, without_closing_commentary
-from chatbot.answer.verify.on_question import figures_alone, off_question, shares_nothing_with
+from chatbot.answer.verify.on_question import figures_alone, off_question, partial_list, shares_nothing_with
 from chatbot.errors import BackendError, InputError
 from chatbot.question.guard import strip_instructions
 from chatbot.question.query import condense, normalize_question, resolve_relative_years
@@ -64,6 +64,9 @@ FALLBACK_NOTICES = {
     "figure_alone": "模型答案只有数字，没有说明它指的是什么，改为显示离线答案中的原文。"
                     "The model's answer is a bare figure that does not say what it counts; showing the offline "
                     "extractive answer, which quotes it in its sentence, instead.",
+    "partial_list": "模型答案只列出了报告所列的一部分，改为显示离线答案中的完整原文。"
+                    "The model's answer names only some of the items the report lists; showing the offline "
+                    "extractive answer, which quotes the whole list, instead.",
     "no_evidence": "在检索到的原文中找不到这个问题的答案，模型的回答不予显示。"
                    "The retrieved passages hold no answer to this question; the model's answer is withheld.",
 }
@@ -78,6 +81,8 @@ def _offline_verdict(offline: Draft, result: Verification, request: AnswerReques
       content with it: the two quoted different things (`shares_nothing_with`).
     * `figure_alone`: the model's answer is bare figures, which say nothing of what they count
       (`figures_alone`); the offline answer quotes them in their sentence.
+    * `partial_list`: asked for the members of something, the model named some of those the offline
+      answer enumerates and left others out (`partial_list`).
     """
     if offline.refused:
         return "no_evidence"
@@ -85,6 +90,8 @@ def _offline_verdict(offline: Draft, result: Verification, request: AnswerReques
         return "other_evidence"
     if figures_alone(result.sentences):
         return "figure_alone"
+    if partial_list(request.question, result.sentences, offline.text):
+        return "partial_list"
     return None
 
 
@@ -123,7 +130,7 @@ class _Progress:
     streamed: bool = False
     shown: str = ""  # the text streamed so far
     fallback: bool = False
-    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | other_evidence | figure_alone | no_evidence
+    fallback_reason: str | None = None  # busy | backend_error | empty | uncited | unsupported | injected | off_question | other_evidence | figure_alone | partial_list | no_evidence
     rewritten_by: str = "none"
 
 

@@ -68,10 +68,11 @@ class Answer(BaseModel):
     # support it), unsupported (most of the model's answer failed the checks), injected (it repeated a
     # planted instruction), off_question (it quotes the report on something else), other_evidence (it passed
     # those checks, but shares nothing with the offline answer from the same passages), figure_alone (it passed
-    # them, but is a bare figure, "17384处", that does not say what it counts), no_evidence (it passed
+    # them, but is a bare figure, "17384处", that does not say what it counts), partial_list (asked for a
+    # list, it names some of the members the offline answer quotes and leaves others out), no_evidence (it passed
     # those checks, but the offline answer, reading the same passages, refuses: the answer is withheld)
     fallback_reason: Literal["busy", "backend_error", "empty", "uncited", "unsupported", "injected", "off_question",
-                             "other_evidence", "figure_alone", "no_evidence"] | None = None
+                             "other_evidence", "figure_alone", "partial_list", "no_evidence"] | None = None
     rewritten_by: Literal["none", "rules", "model"] = "none"  # who made a follow-up standalone
     citations: list[Citation] = Field(default_factory=list)
     sentences: list[AnswerSentence] = Field(default_factory=list)

@@ -191,6 +191,23 @@ def test_a_bare_figure_is_replaced_by_the_offline_sentence_that_holds_it(built_s
     assert not bot.ask(GDP, backend="openai").fallback  # the figure with what it counts is kept
 
 
+def test_a_list_answer_naming_only_some_members_is_replaced_by_the_whole_list(built_store, server):
+    """A real Qwen answer on tune: asked where to go at night, it quoted the enumeration's tail,
+    "九院十街、溪布街等文化和旅游消费集聚区", true and cited right, and read as the whole list."""
+    def tail_of_the_list(request: dict) -> str:
+        user = request["messages"][-1]["content"]
+        n = next(n for n, text in enumerate(user.split("\n[")[1:], start=1) if "九院十街" in text)
+        return f"晚上在张家界可以逛的有九院十街、溪布街等文化和旅游消费集聚区[{n}]。"
+
+    server.reply = tail_of_the_list
+    bot = bot_for(built_store, server)
+    question = "晚上在张家界有哪些地方可以逛？"
+    answer, offline = bot.ask(question, backend="openai"), bot.ask(question, backend="extractive")
+    assert "七十二奇楼" in offline.answer and "九院十街" in offline.answer
+    assert answer.fallback and answer.fallback_reason == "partial_list" and answer.answer == offline.answer
+    assert any("一部分" in w for w in answer.warnings)
+
+
 @pytest.mark.parametrize("question", [GDP, "全省环境空气质量综合指数排名第一的是哪个市？"])
 def test_after_a_backend_error_the_reader_gets_exactly_the_offline_answer(built_store, server, question, monkeypatch):
     """The fallback is judged as the offline answer is (its refusals included), once: one notice, one

@@ -191,3 +191,56 @@ def test_an_answer_sharing_nothing_with_the_offline_answer_disagrees(question, a
     sentences = verify(answer, [SERVICE]).sentences
     assert all(s.verified for s in sentences)
     assert shares_nothing_with(question, sentences, OFFLINE_SERVICE) is disagrees
+
+
+NIGHT = Passage(
+    chunk_id="night", source="s", score=1, year=2023, city="张家界", section="",
+    text="加快培育发展“夜经济”，打造大庸古城、七十二奇楼、文化旅游创意产业园、九院十街、溪布街等文化和旅游消费集聚区，丰富夜间旅游产品。",
+)
+OFFLINE_NIGHT = "打造大庸古城、七十二奇楼、文化旅游创意产业园、九院十街、溪布街等文化和旅游消费集聚区[1]。"
+ROADS = Passage(
+    chunk_id="roads", source="s", score=1, year=2023, city="张家界", section="",
+    text="加快桑龙高速、炉慈高速、张官高速、500千伏输变电工程、七星山国际旅游度假区基础设施等项目建设进度。",
+)
+OFFLINE_ROADS = "加快桑龙高速、炉慈高速、张官高速、500千伏输变电工程、七星山国际旅游度假区基础设施等项目建设进度[1]。"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "passage", "reference", "left_out"),
+    [
+        # a real Qwen answer on tune: the tail of the enumeration, read as the whole list
+        ("晚上在张家界有哪些地方可以逛？", "晚上可以逛九院十街、溪布街等文化和旅游消费集聚区[1]。", NIGHT, OFFLINE_NIGHT,
+         ["七十二奇楼", "文化旅游创意产业园"]),
+        ("晚上在张家界有哪些地方可以逛？", OFFLINE_NIGHT, NIGHT, OFFLINE_NIGHT, []),  # the whole list
+        # not asked for a list: one member answers
+        ("九院十街是什么？", "九院十街是文化和旅游消费集聚区[1]。", NIGHT, OFFLINE_NIGHT, []),
+        # the members asked for are all there: the highways, not the power line beside them
+        ("今年要加快修哪几条高速？", "加快桑龙高速、炉慈高速、张官高速建设[1]。", ROADS, OFFLINE_ROADS, []),
+        # one member named says nothing of the kind asked: every other member is left out
+        ("今年要加快修哪几条高速？", "加快炉慈高速建设[1]。", ROADS, OFFLINE_ROADS, ["张官高速", "500千伏输变电工程"]),
+        # an answer naming none of the members is for the other checks (shares_nothing_with, off_question)
+        ("晚上在张家界有哪些地方可以逛？", "丰富夜间旅游产品[1]。", NIGHT, OFFLINE_NIGHT, []),
+    ],
+)
+def test_a_list_answer_naming_only_some_of_the_members_leaves_the_others_out(question, answer, passage, reference, left_out):
+    from chatbot.answer.verify.on_question import partial_list
+
+    sentences = verify(answer, [passage]).sentences
+    assert all(s.verified for s in sentences)
+    assert partial_list(question, sentences, reference) == left_out
+
+
+def test_two_lists_joined_in_one_clause_are_compared_apart():
+    """"…武陵源葛根“五大”区域公用品牌和张家界菊花芯柚、…": an answer naming all the 五大 leaves none out."""
+    from chatbot.answer.verify.on_question import partial_list
+
+    brands = Passage(
+        chunk_id="brands", source="s", score=1, year=2023, city="张家界", section="",
+        text="抓好张家界莓茶、慈利杜仲、桑植白茶、张家界大鲵、武陵源葛根“五大”区域公用品牌和张家界菊花芯柚、"
+             "张家界白羽乌鸡、洞溪七姊妹辣椒、白石萝卜、张家界黑猪“五小”区域公用品牌建设。",
+    )
+    reference = brands.text.rstrip("。") + "[1]。"
+    five = verify("“五大”区域公用品牌是张家界莓茶、慈利杜仲、桑植白茶、张家界大鲵、武陵源葛根[1]。", [brands]).sentences
+    assert partial_list("“五大”区域公用品牌分别是哪五个？", five, reference) == []
+    two = verify("“五大”区域公用品牌有慈利杜仲、张家界大鲵等[1]。", [brands]).sentences
+    assert partial_list("“五大”区域公用品牌分别是哪五个？", two, reference) == ["桑植白茶"]

@@ -39,7 +39,7 @@ from chatbot.answer.verify import claimed_text
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
 from chatbot.question.rules import rules
-from chatbot.question.vocabulary import QUESTION_WORDS, WHETHER_QUESTION
+from chatbot.question.vocabulary import LIST_QUESTION, QUESTION_WORDS, WHETHER_QUESTION
 from chatbot.textutil import figure_spans, is_english, split_sentences
 from chatbot.types import AnswerSentence, Passage
 
@@ -57,6 +57,7 @@ TOPIC_MIN = 0.3
 # answers called off the question 11 -> 11 of 193.
 ADDRESS_TOPIC_MIN = 0.2
 ADDRESS_MIN = 0.05
+_JOINS_LISTS = re.compile(r"[和及与“”\"]|以及")  # a piece that ends one enumeration and begins another
 SOURCE_SHARE = 0.6  # a passage sentence holding this share of a sentence's own content is its source
 MARGIN = 8  # characters either side of the quoted stretch where its label stands
 ECHO_MIN = 6  # characters of the question an answer sentence repeats, with a question word, to be an echo
@@ -152,6 +153,44 @@ def figures_alone(sentences: list[AnswerSentence]) -> bool:
     reader cannot tell what it counts, nor whether it is all that was asked."""
     kept = [claimed_text(_MARKERS.sub("", s.text)) for s in sentences if s.verified and s.citations]
     return bool(kept) and all(figure_spans(text) and not content_units(tag(text)) for text in kept)
+
+
+def partial_list(question: str, sentences: list[AnswerSentence], reference: str) -> list[str]:
+    """The members a list answer leaves out: the question asks for the members of something ("有哪些",
+    "分别是"), `reference` (the offline answer from the same passages) enumerates them, and the answer names
+    some of that enumeration but not all ("九院十街、溪布街等" for "大庸古城、七十二奇楼、…、九院十街、溪布街等"):
+    every member is true, and the reader believes the list complete. Only members between two 、 are
+    compared, and a run of them ends at one joining two lists ("…葛根“五大”区域公用品牌和张家界菊花芯柚"):
+    the first and last items carry the clause's verb and what the items share. Empty when nothing is left out."""
+    if not LIST_QUESTION.search(question):
+        return []
+    said = squash("".join(_MARKERS.sub("", s.text) for s in sentences if s.verified and s.citations))
+    asked = squash(question)
+    for run in _member_runs(_MARKERS.sub("", reference)):
+        named = [m for m in run if m in said or m in asked]
+        # what the question names that the members taken (two or more) all have (高速 in "炉慈高速、张官高速"):
+        # the members without it are not what was asked ("500千伏输变电工程" beside the 高速 asked for)
+        kind = [asked[i : i + 2] for i in range(len(asked) - 1) if len(named) > 1 and all(asked[i : i + 2] in m for m in named)]
+        left_out = [m for m in run if m not in named and all(k in m for k in kind)]
+        if named and left_out:
+            return left_out
+    return []
+
+
+def _member_runs(text: str) -> list[list[str]]:
+    """The runs of members between two 、 in each clause of `text` ("A、B、C、D": B and C)."""
+    runs: list[list[str]] = []
+    for clause in re.split(r"[，。；：！？,;:!?\n]", text):
+        pieces = clause.split("、")
+        run: list[str] = []
+        for piece in pieces[1:-1]:
+            member = squash(piece)
+            if _JOINS_LISTS.search(piece) or len(member) < 2:
+                runs, run = runs + [run], []
+            else:
+                run.append(member)
+        runs.append(run)
+    return [run for run in runs if run]
 
 
 def _english_kind(question: str, sentences: list[AnswerSentence], passages: list[Passage]) -> OffQuestion | None:
