@@ -134,3 +134,22 @@ def test_cli_limits_a_question_to_one_document(built_store):
     other = subprocess.run(base + ["--city", "常德"], capture_output=True, text=True, cwd=ROOT, env=env)
     data = json.loads(other.stdout)
     assert data["refused"] and data["contexts"] == []
+
+
+def test_a_sentence_sharing_only_the_city_name_with_the_question_does_not_answer_it():
+    """Every sentence of a report is about its city (the passages' metadata), so the name weighs nothing,
+    as in the retriever's BM25 query: "张家界…" once pulled the offline answer to "张家界莓茶、…、张家界大鲵"
+    for a question about farmland (tune q042)."""
+    from chatbot.answer.extractive import extract
+
+    brands = Passage(chunk_id="b", source="s", score=1, year=2023, city="张家界", section="",
+                     text="抓好张家界莓茶、张家界大鲵、张家界黑猪区域公用品牌建设。")
+    farmland = brands.model_copy(update={"chunk_id": "f", "text": "牢牢守住154.78万亩耕地保护底线目标。"})
+    question = "张家界的菜市场怎么样？"
+    assert extract(question, [brands], idf=lambda token: 1.0).reason == "not_covered"
+    # the same sentence under another city's name is not about the asker's city: the name is a word again
+    elsewhere = brands.model_copy(update={"city": "常德"})
+    assert not extract(question, [elsewhere], idf=lambda token: 1.0).refused
+    answer = extract("张家界的耕地守住了多少亩？", [brands, farmland], idf=lambda token: 1.0)
+    assert not answer.refused and "154.78万亩" in answer.text and "莓茶" not in answer.text
+

@@ -23,6 +23,7 @@ from chatbot.answer.backends.base import Backend
 from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.question.query import expansions, looks_like_injection
+from chatbot.question.routing import city_aliases
 from chatbot.question.rules import refusal_message, rules
 from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, QUANTITY_ASKED, SENTENCE_END, YEAR_ANY
 from chatbot.segmentation import tokenize
@@ -64,6 +65,14 @@ def _weights(question: str, idf, terms: list[str]) -> dict[str, float]:
     return {t: w for t, w in weights.items() if w > 0}
 
 
+def _without_own_city(question: str, passages: list[Passage]) -> str:
+    """The question without the name of the city the passages' report is about (its metadata), as the
+    retriever's BM25 query leaves it out: every sentence of the report is about its city, so "张家界" in
+    a question only pulled the answer towards sentences that repeat the name ("张家界莓茶、…、张家界大鲵")."""
+    names = sorted({alias for p in passages if p.city for alias in city_aliases(p.city)}, key=len, reverse=True)
+    return re.sub("|".join(map(re.escape, names)), " ", question) if names else question
+
+
 def _coverage(tokens: set[str], weights: dict[str, float], total: float) -> float:
     return sum(w for t, w in weights.items() if t in tokens) / total if total else 0.0
 
@@ -82,7 +91,8 @@ def extract(question: str, passages: list[Passage], idf, terms: list[str] | None
         return Extraction(refusal_text(question, "injection"), True, "injection")
     if not passages:
         return Extraction(refusal_text(question, "not_covered"), True, "not_covered")
-    weights = _weights(question, idf, expansions(question) if terms is None else terms)
+    topic = _without_own_city(question, passages)
+    weights = _weights(topic, idf, expansions(topic) if terms is None else terms)
     total = sum(weights.values())
     top = max(p.score for p in passages) or 1.0
     scored: list[tuple[float, float, int, int, str]] = []  # score, coverage, passage n, position, text
