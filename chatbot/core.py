@@ -139,6 +139,7 @@ class Chatbot:
         self.settings = settings or get_settings()
         self.embedder = embedder or get_embedder(self.settings)
         self.retriever = retriever or Retriever(self.settings, self.embedder)
+        self._owns_retriever = retriever is None  # a retriever handed in is its owner's to close
         self._answerers: dict[tuple[str, str | None], Answerer] = {}
         self._lock = threading.Lock()
         self._model_slots = threading.BoundedSemaphore(self.settings.max_concurrent_model_calls)
@@ -198,7 +199,7 @@ class Chatbot:
                 answerer.close()
             self._answerers.clear()
         close_store = getattr(self.retriever.store, "close", None)
-        if close_store is not None:
+        if close_store is not None and self._owns_retriever:
             close_store()
 
     # --- answering --------------------------------------------------------

@@ -153,3 +153,12 @@ def test_a_sentence_sharing_only_the_city_name_with_the_question_does_not_answer
     answer = extract("张家界的耕地守住了多少亩？", [brands, farmland], idf=lambda token: 1.0)
     assert not answer.refused and "154.78万亩" in answer.text and "莓茶" not in answer.text
 
+
+def test_a_chatbot_closes_only_the_retriever_it_opened(shared_bot):
+    """A Chatbot built on another's retriever (the UI's staff bots, the replay tests) used to close that
+    retriever's store on close(), breaking its owner: test_eval.py failed when run alone."""
+    from chatbot.core import Chatbot
+
+    borrower = Chatbot(shared_bot.settings, embedder=shared_bot.embedder, retriever=shared_bot.retriever)
+    borrower.close()
+    assert not shared_bot.ask("送快递的小哥有没有工伤保障？").refused
