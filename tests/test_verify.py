@@ -265,3 +265,13 @@ def test_chinese_numerals_read_as_numbers(run, value):
     from chatbot.answer.verify.figures import chinese_number
 
     assert chinese_number(run) == value
+
+
+def test_a_marker_naming_no_passage_is_removed_and_warned_of_only_when_something_fails():
+    """A real Qwen answer on tune cited [4] of 3 passages. The sentence is checked without it: when a
+    passage supports it, the checker's own marker replaces it and the reader has nothing to be warned of."""
+    supported = verify("今年地区生产总值预期增长7.5%左右[4]。", [TARGETS, SOCIAL])
+    assert supported.verified and supported.warnings == []
+    assert "[4]" not in supported.answer and supported.sentences[0].added_citations == [1]
+    invented = verify("今年地区生产总值预期增长9.5%左右[4]。", [TARGETS, SOCIAL])
+    assert not invented.verified and any("Removed citation marker(s) [4]" in w for w in invented.warnings)

@@ -295,7 +295,9 @@ def _restating_lead_in(checker: _Checker, sentences: list[AnswerSentence], i: in
 
 def _warnings(sentences: list[AnswerSentence], details: dict[str, list[str]], bad_markers: set[int], count: int) -> list[str]:
     out: list[str] = []
-    if bad_markers:
+    # A marker naming no passage is removed, and its sentence checked as uncited. When every sentence
+    # then stands on a real passage, the reader never sees the bad marker: nothing to warn about.
+    if bad_markers and not all(s.verified for s in sentences):
         out.append(
             "Removed citation marker(s) " + ", ".join(f"[{n}]" for n in sorted(bad_markers))
             + f": the answer had only {count} passage(s)."
