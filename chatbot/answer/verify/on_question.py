@@ -166,7 +166,7 @@ def partial_list(question: str, sentences: list[AnswerSentence], reference: str)
         return []
     said = squash("".join(_MARKERS.sub("", s.text) for s in sentences if s.verified and s.citations))
     asked = squash(question)
-    for run in _member_runs(_MARKERS.sub("", reference)):
+    for run in member_runs(_MARKERS.sub("", reference)):
         named = [m for m in run if m in said or m in asked]
         # what the question names that the members taken (two or more) all have (高速 in "炉慈高速、张官高速"):
         # the members without it are not what was asked ("500千伏输变电工程" beside the 高速 asked for)
@@ -177,7 +177,7 @@ def partial_list(question: str, sentences: list[AnswerSentence], reference: str)
     return []
 
 
-def _member_runs(text: str) -> list[list[str]]:
+def member_runs(text: str) -> list[list[str]]:
     """The runs of members between two 、 in each clause of `text` ("A、B、C、D": B and C)."""
     runs: list[list[str]] = []
     for clause in re.split(r"[，。；：！？,;:!?\n]", text):
