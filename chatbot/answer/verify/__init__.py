@@ -2,7 +2,8 @@
 
 Every answer (any backend) goes through `verify`. For each sentence:
 
-- its [n] markers are parsed; a marker that points at no passage is removed and reported;
+- its [n] markers are parsed; a marker that points at no passage is removed (and reported when a
+  sentence fails: otherwise the reader never sees it);
 - a sentence that is, whitespace aside, a verbatim piece of a cited passage is verified at
   once (the extractive answer: cheap, and always 100% verified);
 - otherwise each claim is checked against the cited passages, and the first failure names
