@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import math
 import socket
 
@@ -26,3 +27,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def split_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments of a benchmark over a QA split: --split (tune by default) and --k, described by the
+    first line of the script's docstring."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--split", default="tune")
+    parser.add_argument("--k", type=int, default=3)
+    return parser

@@ -15,11 +15,12 @@ back to the offline answer). Prints the counts; asserts nothing. Thresholds are 
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections import Counter
 from pathlib import Path
+
+from _common import split_parser  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGEMENTS = ("，位居全省前列", "，在全省处于领先水平", "，这一目标已经提前完成", "，成效十分显著", "，增幅在全省算高的")
@@ -27,9 +28,7 @@ _LATIN_WORD = re.compile(r"[a-zA-Z]{4}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="tune")
-    parser.add_argument("--k", type=int, default=3)
+    parser = split_parser(__doc__)
     parser.add_argument("--show-right", action="store_true", help="list the right sentences that are caught")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))

@@ -13,18 +13,17 @@ Prints the counts; asserts nothing. Judge changes on `tune`; report the holdout 
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
+
+from _common import split_parser  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="tune")
-    parser.add_argument("--k", type=int, default=3)
+    parser = split_parser(__doc__)
     parser.add_argument("--show", action="store_true", help="list the answers judged wrongly")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))

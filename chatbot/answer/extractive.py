@@ -67,8 +67,9 @@ def _weights(question: str, idf, terms: list[str]) -> dict[str, float]:
 
 def _without_own_city(question: str, passages: list[Passage]) -> str:
     """The question without the name of the city the passages' report is about (its metadata), as the
-    retriever's BM25 query leaves it out: every sentence of the report is about its city, so "张家界" in
-    a question only pulled the answer towards sentences that repeat the name ("张家界莓茶、…、张家界大鲵")."""
+    retriever's BM25 query leaves it out: every sentence of the report is about its city, so the name in
+    a question only pulled the answer towards sentences that repeat it (a list of brands each named after
+    the city, for a question about farmland)."""
     names = sorted({alias for p in passages if p.city for alias in city_aliases(p.city)}, key=len, reverse=True)
     return re.sub("|".join(map(re.escape, names)), " ", question) if names else question
 

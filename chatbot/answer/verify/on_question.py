@@ -160,7 +160,7 @@ def partial_list(question: str, sentences: list[AnswerSentence], reference: str)
     "分别是"), `reference` (the offline answer from the same passages) enumerates them, and the answer names
     some of that enumeration but not all ("九院十街、溪布街等" for "大庸古城、七十二奇楼、…、九院十街、溪布街等"):
     every member is true, and the reader believes the list complete. Only members between two 、 are
-    compared, and a run of them ends at one joining two lists ("…葛根“五大”区域公用品牌和张家界菊花芯柚"):
+    compared, and a run of them ends at one joining two lists ("…葛根“五大”区域公用品牌和菊花芯柚"):
     the first and last items carry the clause's verb and what the items share. Empty when nothing is left out."""
     if not LIST_QUESTION.search(question):
         return []
