@@ -40,6 +40,14 @@ FINANCE = passage(
     "二、2023年工作安排 › （三）持续深化改革开放 › 优化营商环境",
     "用好工业产业投资基金，建设“金融超市”，引导金融机构支持实体经济，切实解决企业融资难问题。做实“项目警官”“园区警务”，为项目建设护航。",
 )
+PARTNERS = passage(
+    "二、2023年工作安排 › （三）持续深化改革开放 › 扩大对外开放",
+    "完善湘鄂渝黔红色旅游区、张吉怀旅游联盟，强化与丽江、牡丹江、铜仁的旅游协作。着力加强与南京市在产业发展、红色文化等方面的对口合作。",
+)
+PESTS = passage(
+    "二、2023年工作安排 › （二）着力提升城乡品质 › 加强生态保护",
+    "全力加强松材线虫病防治，力争永定区、武陵源区以及慈利县与武陵源区接壤乡镇松材线虫病疫情年内清零，确保三年内全市松材线虫病疫情清零。",
+)
 JOBS = passage("二、2023年工作安排 › （四）保障和改善民生", "城镇新增就业1.2万人，安排就业补助资金3000万元。")
 
 
@@ -64,6 +72,11 @@ def judged(question: str, answer: str, passages: list[Passage]):
         ("全省环境空气质量综合指数排名第一的是哪个市？", "根据表格中的信息，环境空气质量综合指数全省排名第2位[1]。", [AIR], "kind"),
         # a number of people asked, an amount of money given (the rules table's kinds)
         ("今年城镇新增就业多少人？", "安排就业补助资金3000万元[1]。", [JOBS], "kind"),
+        # a place asked, none named (全市 is no place; real Qwen answers, the first to an English question)
+        ("2023年先在哪些地方清零？", "在全市松材线虫病疫情年内清零[1]。", [PESTS], "kind"),
+        ("Which city does Zhangjiajie have a paired cooperation with in industry and red culture?",
+         "Zhangjiajie在产业发展、红色文化等方面有对口合作[1]。", [PARTNERS], "kind"),
+        ("张家界要和哪个城市加强对口合作？", "着力加强在产业发展、红色文化等方面的对口合作[1]。", [PARTNERS], "kind"),
         # the question asked back
         ("命案降了多少？侵害未成年人的案件破了没？", "命案起数下降69%，侵害未成年人的案件破了没[1]。", [AIR], "echo"),
         # nothing beyond the question's words
@@ -93,6 +106,10 @@ def test_a_supported_answer_about_something_else_is_off_the_question(question, a
         ("今年城镇新增就业多少人？", "城镇新增就业1.2万人[1]。", [JOBS]),
         # terse, and more than a few characters from the quoted label; beside no other label
         ("在全国首创“医保快递”服务的是哪个区？", "武陵源区[1]。", [MEDICAL]),
+        # a place named: by jieba's tag or suffix, or as a member of a list of places (铜仁, a plain noun to jieba)
+        ("2023年先在哪些地方清零？", "永定区、武陵源区[1]。", [PESTS]),
+        ("Which city does Zhangjiajie have a paired cooperation with in industry and red culture?", "南京市[1]。", [PARTNERS]),
+        ("张家界要和丽江、牡丹江加强旅游协作，还有哪个城市？", "还有铜仁[1]。", [PARTNERS]),
         ("What is the GDP growth target?", "7.5%左右[1]。", [TARGETS]),  # English: only the kind asked is judged
         ("How many people will find new jobs in towns this year?", "城镇新增就业1.2万人[1]。", [JOBS]),
         ("How many people will find new jobs in towns this year?", "About 12,000 people [1].", [JOBS]),  # English units

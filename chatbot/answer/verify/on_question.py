@@ -18,12 +18,13 @@ How, for every backend (the core calls `off_question` on a model's answer that p
     concepts (`ADDRESS_MIN`) while a passage sentence holds some (`ADDRESS_TOPIC_MIN`): "unaddressed";
   * an answer that adds nothing to the question ("水[1]" to "水呢？") or repeats its question
     ("…的案子破了没[1]。") answers nothing either; nor does one without the kind of thing asked while a
-    passage sentence has it: a name (哪个市) answered with figures only, or a kind of figure (the rules
-    table of chatbot.question.rules: money, people, a distance, a date, a rate) absent from the answer.
+    passage sentence has it: a name (哪个市) answered with figures only, a place (哪些地方, "which city")
+    answered without one, or a kind of figure (the rules table of chatbot.question.rules: money,
+    people, a distance, a date, a rate) absent from the answer.
 An answer whose content cannot be located (a paraphrase) is left to the support check; an English
 question is compared through translations too rough for the rest, so only the kind of figure it asks
-("how many people", "what percent": the rules table's English patterns) is judged, on an answer that
-quotes the report in Chinese (synthetic tune sentences: off-topic caught 1165 → 1203 of 1528, answers to
+("how many people", "what percent": the rules table's English patterns) and a place it asks for are
+judged, on an answer that quotes the report in Chinese (synthetic tune sentences: off-topic caught 1165 → 1203 of 1528, answers to
 unanswerable items 397 → 402 of 623, gold and evidence sentences flagged 11 → 11 of 209).
 """
 
@@ -36,8 +37,10 @@ from dataclasses import dataclass
 
 from chatbot.answer.asked import what_is_asked
 from chatbot.answer.verify import claimed_text
+from chatbot.answer.verify.names import candidates
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
+from chatbot.question.routing import city_aliases
 from chatbot.question.rules import rules
 from chatbot.question.vocabulary import LIST_QUESTION, QUESTION_WORDS, WHETHER_QUESTION
 from chatbot.textutil import figure_spans, is_english, split_sentences
@@ -67,6 +70,13 @@ _MARKERS = re.compile(r"\[\d+\]")
 # Asks for a name (哪个市, 是谁): an answer whose own content is figures only ("排名第2位") gives none.
 _NAME_ASKED = re.compile(r"哪(?:一|个|座|家|所|位|一个)?(?:市|县|区|城市|地方|企业|公司|单位|学校|医院|景区|村|部门|人)|是谁|叫什么")
 _QUOTED = re.compile(r"[“\"‘'「『]([^”\"’'」』]{1,20})[”\"’'」』]")
+# Asks for a place (哪个区, 哪些地方, "which city"): an answer that names none gives none. 哪里 and "where"
+# are left out: they ask for places of every kind ("去哪里查" → a website).
+_PLACE_ASKED = re.compile(
+    r"哪(?:一|个|座|些|几个|几)?个?(?:市|县|区|城市|区县|县区|地方|地区|乡镇|镇|乡|村|省|国家|景区)"
+    r"|\bwhich\s+(?:cit(?:y|ies)|count(?:y|ies)|districts?|towns?|villages?|regions?|places?|provinces?|countries)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,8 @@ def off_question(question: str, sentences: list[AnswerSentence], passages: list[
         return OffQuestion("kind", "".join(s.text for s in claims), "no_name")  # a name asked, only figures given
     if (missing_kind := _kind_verdict(own, "".join(s.text for s in claims), passages)) is not None:
         return missing_kind
+    if (no_place := _place_verdict(own, "".join(s.text for s in claims), passages)) is not None:
+        return no_place
     candidates = [(squash(p.text[a:b]), squash(p.section)) for p in passages for a, b in split_sentences(p.text)]
     clauses: list[str] = []
     windows: list[str] = []
@@ -201,7 +213,7 @@ def _english_kind(question: str, sentences: list[AnswerSentence], passages: list
     text = "".join(s.text for s in claims)
     if not claims or is_english(text):
         return None
-    return _kind_verdict(question, text, passages)
+    return _kind_verdict(question, text, passages) or _place_verdict(question, text, passages)
 
 
 def _kind_verdict(question: str, answer: str, passages: list[Passage]) -> OffQuestion | None:
@@ -216,6 +228,42 @@ def _kind_verdict(question: str, answer: str, passages: list[Passage]) -> OffQue
     if not any(rule.needs(p.text[a:b]) for p in passages for a, b in split_sentences(p.text) for rule in asked):
         return None
     return OffQuestion("kind", ", ".join(rule.name for rule in asked), asked[0].reason)
+
+
+def _place_verdict(question: str, answer: str, passages: list[Passage]) -> OffQuestion | None:
+    """The "kind" verdict when the question asks for a place (哪个区, "which city") and the answer names
+    none beyond the question's own and the report's city, while the passages name one: "……在工业和红色
+    文化方面有共同的合作" to "which city…", "在全市……清零" to 哪些地方. A place is what the name check
+    reads as one (chatbot.answer.verify.names: jieba's place tag, a place suffix; 全市 and 全省 are not),
+    or a word the passages list beside one ("丽江、牡丹江、铜仁": 铜仁, which jieba tags a plain noun)."""
+    if not _PLACE_ASKED.search(question):
+        return None
+    known = {alias for p in passages if p.city for alias in city_aliases(p.city)} | {question}
+    listed = {word for p in passages for a, b in split_sentences(p.text) for word in _places(p.text[a:b])}
+    listed = {word for word in listed if not any(word in text for text in known)}
+    if not listed:
+        return None
+    if any(word in answer for word in listed) or any(word not in "".join(known) for word in _places(answer)):
+        return None
+    return OffQuestion("kind", "place", "no_name")
+
+
+def _places(text: str) -> set[str]:
+    """The places `text` names, and the members of an enumeration one of whose members is a place
+    ("A、B、C": the last word before the first 、, the pieces between, the first word after the last)."""
+    tokens = tag(text)
+    places = {name.text for name in candidates(tokens) if name.kind == "place"}
+    for clause in re.split(r"[，。；：！？,;:!?\n]", text):
+        pieces = clause.split("、")
+        if len(pieces) < 2:
+            continue
+        first, last = tag(pieces[0]), tag(pieces[-1])
+        members = [squash(piece) for piece in pieces[1:-1]]
+        members += [token.word for token in first[-1:] + last[:1]]
+        members = [m for m in members if len(m) >= 2 and not _JOINS_LISTS.search(m)]
+        if any(m in places or any(name.kind == "place" for name in candidates(tag(m))) for m in members):
+            places |= set(members)
+    return places
 
 
 def _quoted(question: str) -> list[str]:
