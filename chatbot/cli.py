@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from chatbot.answer.notices import is_information
 from chatbot.answer.verify.reasons import reason_label
 from chatbot.errors import ChatbotError
 from chatbot.safetext import escape_controls, strip_controls
@@ -43,8 +44,8 @@ def _print_answer(answer: Answer, out=None) -> None:
     for c in answer.citations:
         page = f"，第{c.page}版" if c.page else ""
         _say(f"  [{c.n}] {c.section}{page}：{c.quote}", out)
-    for warning in answer.warnings:
-        _say(f"  ! {warning}", out)
+    for warning in answer.warnings:  # a fallback the checks chose is information, not a warning
+        _say(f"  {'i' if is_information(warning) else '!'} {warning}", out)
 
 
 _HISTORY_SHAPE = 'history must be a JSON list of {"role": "user"|"assistant", "content": "..."} objects'

@@ -24,6 +24,7 @@ from chatbot.answer import Answerer, AnswerRequest, Draft, get_answerer
 from chatbot.answer.backends import Backend
 from chatbot.answer.deadline import Deadline, DeadlineExceeded, within
 from chatbot.answer.extractive import refusal_text
+from chatbot.answer.notices import FALLBACK_NOTICES, about_replaced
 from chatbot.answer.outline import outline_answer
 from chatbot.answer.verify import Verification, verify, without_closing_commentary
 from chatbot.answer.verify.on_question import figures_alone, off_question, partial_list, shares_nothing_with
@@ -46,30 +47,6 @@ SUPPORTED_SHARE = 0.5  # below it, a model's answer is replaced by the offline o
 # the question, adds nothing to it, or lacks the kind of thing asked. Chosen on `tune` by cross-validation
 # (5 folds x 5 seeds: every fold's best set); "elsewhere" is left out: it refused an answerable item there.
 OFFLINE_REFUSES = frozenset({"echo", "nothing_new", "kind"})
-
-# What the reader is told when the offline answer replaces a model's, by `fallback_reason`.
-FALLBACK_NOTICES = {
-    "empty": "模型没有给出实际内容，改为显示离线答案。"
-             "The model's answer says nothing checkable; showing the offline extractive answer instead.",
-    "uncited": "模型答案没有注明出处，报告原文中也找不到明确支持它的段落，改为显示离线答案。"
-               "The model's answer cites no passage and no passage clearly supports it; showing the offline extractive answer instead.",
-    "injected": "Showing the offline extractive answer instead.",
-    "unsupported": "模型答案的大部分内容在报告原文中找不到依据，改为显示离线答案。"
-                   "Most of the model's answer is not supported by the cited passages; showing the offline extractive answer instead.",
-    "off_question": "模型答案引用的原文说的不是所问的内容，改为显示离线答案。"
-                    "The model's answer quotes the report on something other than what was asked; showing the offline extractive answer instead.",
-    "other_evidence": "模型答案引用的原文与所问内容对不上，改为显示离线答案。"
-                      "The model's answer quotes the report on something other than what the offline answer finds for this "
-                      "question; showing the offline extractive answer instead.",
-    "figure_alone": "模型答案只有数字，没有说明它指的是什么，改为显示离线答案中的原文。"
-                    "The model's answer is a bare figure that does not say what it counts; showing the offline "
-                    "extractive answer, which quotes it in its sentence, instead.",
-    "partial_list": "模型答案只列出了报告所列的一部分，改为显示离线答案中的完整原文。"
-                    "The model's answer names only some of the items the report lists; showing the offline "
-                    "extractive answer, which quotes the whole list, instead.",
-    "no_evidence": "在检索到的原文中找不到这个问题的答案，模型的回答不予显示。"
-                   "The retrieved passages hold no answer to this question; the model's answer is withheld.",
-}
 
 
 def _offline_verdict(offline: Draft, result: Verification, request: AnswerRequest) -> str | None:
@@ -386,8 +363,8 @@ class Chatbot:
             if reason is None:
                 return draft, without_closing_commentary(result, request.passages, request.question)
         logger.info("answer of %s replaced by the offline answer (%s) for %r", chosen.name, reason, request.question)
-        if reason in ("injected", "unsupported"):  # the flags that say why stay with the notice
-            progress.warnings.extend(w for w in result.warnings if w not in progress.warnings)
+        if reason in ("injected", "unsupported"):  # the flags that say why stay with the notice, marked as the replaced answer's
+            progress.warnings.extend(about_replaced(w) for w in result.warnings if about_replaced(w) not in progress.warnings)
         return (yield from self._fallback(chosen, request, progress, reason, FALLBACK_NOTICES[reason], offline))
 
     @staticmethod

@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from chatbot.answer.notices import FALLBACK_NOTICES, about_replaced  # noqa: E402
 from chatbot.core import Chatbot, Event  # noqa: E402
 from chatbot.export import escape_markdown  # noqa: E402
 from chatbot.feedback import FeedbackStore  # noqa: E402
@@ -232,6 +233,25 @@ def test_a_withdrawn_stream_does_not_stay_on_screen(operator_env, monkeypatch) -
     assert "WITHDRAWN" not in text and "离线答案" in text
     assert "10.0.0.5" not in text and [w.value for w in at.warning] == ["所选的模型后端不可用，已改用离线摘录答案。"]
 
+
+
+def test_why_the_checks_replaced_a_model_answer_is_information_not_a_warning(operator_env, monkeypatch) -> None:
+    """The offline answer shown after a checks' fallback is checked: its notice must not look like a flag."""
+    def replaced(self, question, history=None, **kwargs):  # noqa: ANN001, ANN202
+        yield Event("standalone", question)
+        yield Event("notice", FALLBACK_NOTICES["unsupported"])
+        yield Event("token", "离线答案。")
+        yield Event("answer", Answer(question=question, standalone_question=question, answer="离线答案。", refused=False,
+                                     backend="extractive", fallback=True, fallback_reason="unsupported",
+                                     warnings=[FALLBACK_NOTICES["unsupported"], replaced_flag]))
+
+    replaced_flag = about_replaced("Figures not found in the cited passages: 55亿元.")
+    monkeypatch.setattr(Chatbot, "stream", replaced)
+    at = start()
+    run(at.chat_input(key="w_chat").set_value("今年GDP增长目标是多少？"))
+    assert [i.value for i in at.info] == [escape_markdown(FALLBACK_NOTICES["unsupported"])]
+    assert [c.value for c in at.caption if c.value.startswith("ⓘ ") and "55亿元" in c.value]
+    assert not at.warning and "⚠" not in page_text(at)
 
 # --- limits ---------------------------------------------------------------------------------
 def test_the_question_rate_limit_is_polite_and_keeps_the_question(operator_env, monkeypatch) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatbot.evaluation.metrics import flagged, summarize, wrong
+from chatbot.answer.notices import FALLBACK_NOTICES, about_replaced
+from chatbot.evaluation.metrics import flagged, flagged_shown, summarize, wrong
 from chatbot.evaluation.report import markdown
 
 QA = Path(__file__).parent / "data" / "qa.jsonl"
@@ -76,6 +77,19 @@ def test_false_alarms_on_kept_answers_leave_out_fallbacks():
     safety = summarize(rows)["safety"]
     assert safety["false_alarm_rate"] == round(2 / 3, 4) and safety["false_alarm_rate_kept"] == 0.5
     assert safety["fallback_reasons"] == {"uncited": 1}
+
+
+def test_a_fallback_the_checks_chose_is_not_a_flag_on_the_answer_shown():
+    checked = {**row("c", fallback=True, warnings=[FALLBACK_NOTICES["uncited"]]), "fallback_reason": "uncited"}
+    carried = {**row("e", fallback=True, warnings=[FALLBACK_NOTICES["unsupported"], about_replaced("Figures not found in the cited passages: 9%.")]),
+               "fallback_reason": "unsupported"}  # the replaced answer's flags: about text no longer shown
+    outage = {**row("d", fallback=True, warnings=["[openai] the model server did not answer."]), "fallback_reason": "backend_error"}
+    beside = {**checked, "warnings": [FALLBACK_NOTICES["uncited"], "An ingest is running; answers come from the last complete ingest."]}
+    assert flagged(checked) and not flagged_shown(checked) and not flagged_shown(carried)
+    assert flagged_shown(outage) and flagged_shown(beside)
+    assert flagged_shown(row("b", verified=(True, False)))
+    safety = summarize([row("a"), checked, carried, outage])["safety"]
+    assert safety["false_alarm_rate"] == 0.75 and safety["false_alarm_rate_shown"] == 0.25
 
 
 def test_fallback_rate_leaves_out_items_that_raised_an_input_error():

@@ -256,6 +256,22 @@ def test_reasons_show_in_the_cli_and_the_ui():
     assert "\\*注意\\*" in zh  # still escaped
 
 
+def test_the_cli_marks_a_checks_fallback_as_information_and_a_failure_as_a_warning():
+    import io
+
+    from chatbot.answer.notices import FALLBACK_NOTICES
+    from chatbot.cli import _print_answer
+    from chatbot.types import Answer
+
+    failure = "[openai] the model server did not answer."
+    answer = Answer(question="q", standalone_question="q", answer="离线答案。", refused=False, backend="extractive",
+                    fallback=True, warnings=[FALLBACK_NOTICES["off_question"], failure])
+    out = io.StringIO()
+    _print_answer(answer, out)
+    assert f"  i {FALLBACK_NOTICES['off_question']}" in out.getvalue().splitlines()
+    assert f"  ! {failure}" in out.getvalue().splitlines()
+
+
 @pytest.mark.parametrize(
     "run, value",
     [("六", 6), ("十", 10), ("十二", 12), ("二十五", 25), ("两千", 2000), ("三万", 30000), ("一百零五", 105),

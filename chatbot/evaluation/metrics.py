@@ -21,6 +21,10 @@ Safety, over all items (the same for every backend: an LLM refusal is `refused` 
 - false_alarm_rate_kept: the same among the correct answers the chosen backend gave itself (no
   fallback): how often the checker flags a right model answer it lets through. A fallback shows the
   checked offline answer, which the issue allows, yet its notice counts as a flag above;
+- false_alarm_rate_shown: among all correct answers, the share whose shown text is warned about: an
+  unverified sentence or a warning. The notice of a fallback the checks chose is left out: the answer
+  shown is the checked offline answer, and the UI and CLI show that notice as information, apart from
+  warnings (chatbot.answer.notices); a backend failure's notice still counts;
 - fallback_rate: share of the items answered (no input error) that fell back to the extractive answer;
 - fallback_reasons: how many fell back for each reason (uncited, unsupported, backend_error...).
 
@@ -35,6 +39,7 @@ import statistics
 import unicodedata
 from collections import Counter
 
+from chatbot.answer.notices import is_information
 from chatbot.textutil import compact
 
 
@@ -83,6 +88,12 @@ def flagged(row: dict) -> bool:
     return bool(row.get("fallback")) or not all(row.get("sentence_verified") or []) or bool(row.get("warnings"))
 
 
+def flagged_shown(row: dict) -> bool:
+    """The answer the reader sees is warned about: an unverified sentence, or a warning other than the
+    notice of a fallback the checks chose (information: the offline answer shown is checked)."""
+    return not all(row.get("sentence_verified") or []) or any(not is_information(w) for w in row.get("warnings") or [])
+
+
 def wrong(row: dict) -> bool:
     """An answer, not a refusal, that should not have been given or misses a keyword."""
     if row["refused"]:
@@ -104,6 +115,7 @@ def safety(rows: list[dict]) -> dict:
         "unflagged_wrong_rate": round(len(unflagged) / len(rows), 4) if rows else None,
         "false_alarm_rate": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r)]),
         "false_alarm_rate_kept": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r) and not r.get("fallback")]),
+        "false_alarm_rate_shown": mean([1.0 if flagged_shown(r) else 0.0 for r in rows if correct(r)]),
         "fallback_rate": mean([1.0 if r.get("fallback") else 0.0 for r in answered]),
         "fallback_reasons": dict(Counter(r.get("fallback_reason") or "?" for r in answered if r.get("fallback"))),
     }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from chatbot.answer.notices import is_information
 from chatbot.answer.verify.reasons import reason_label
 from chatbot.export import escape_markdown
 from chatbot.feedback import FeedbackStore
@@ -72,8 +73,11 @@ def render_turn(turn: Turn, session: SessionState, lang: str, docs: DocumentLoad
 def render_answer(turn: Turn, session: SessionState, lang: str, docs: DocumentLoader, store: FeedbackStore | None) -> None:
     # staff read the core's own words; visitors read them without addresses, paths or bodies
     notices = turn.notices if session.staff else public_notices(turn.notices, lang)
-    for notice in notices:
-        st.warning(escape_markdown(notice), icon=":material/warning:")
+    for notice in notices:  # why the checks replaced a model's answer is information; a failure is a warning
+        if is_information(notice):
+            st.info(escape_markdown(notice), icon=":material/info:")
+        else:
+            st.warning(escape_markdown(notice), icon=":material/warning:")
     if turn.error is not None:
         st.error(escape_markdown(turn.error), icon=":material/error:")
         if turn.rate_limited:
@@ -100,8 +104,8 @@ def render_answer(turn: Turn, session: SessionState, lang: str, docs: DocumentLo
     shown = set(turn.notices)
     warnings = [w for w in answer.warnings if w not in shown and not any(w in n or n in w for n in shown)]
     for warning in warnings if session.staff else public_notices(warnings, lang):
-        if warning not in notices:
-            st.caption("⚠ " + escape_markdown(warning))
+        if warning not in notices:  # the replaced model answer's flags are about text no longer shown
+            st.caption(("ⓘ " if is_information(warning) else "⚠ ") + escape_markdown(warning))
     model = f" / {answer.model}" if answer.model else ""
     meta = t(lang, "answer_meta", backend=answer.backend, model=model, ms=answer.latency_ms)
     if answer.fallback:
