@@ -20,6 +20,9 @@ same way with the checks of `62b4324`). The checks of that day gave 3 unflagged 
 for it (partial_list, lead-ins) give 2 (q077 names one of two measures; q342 says 连涨了18年 for 18连升,
 right but not in the keyword's words), keyword accuracy 0.942.
 
+Right answers must not be warned about: at most 5% of the correct answers may carry a warning on the text
+shown (`false_alarm_rate_shown`; today 0.0, 0.013 and 0.031).
+
 The gate is the recording's figures when it was made, on tune (holdout is reported in closing notes only).
 """
 
@@ -36,7 +39,7 @@ from chatbot.settings import Settings
 from tests.conftest import track
 
 DATA = Path(__file__).parent / "data"
-GATE = {"refusal_recall": 0.8, "refusal_precision": 0.8, "keyword_accuracy": 0.85}
+GATE = {"refusal_recall": 0.8, "refusal_precision": 0.8, "keyword_accuracy": 0.85, "false_alarms_shown": 0.05}
 
 
 @pytest.mark.parametrize("ids, cassette, size, unflagged_wrong_allowed", [
@@ -61,5 +64,7 @@ def test_the_checks_hold_on_recorded_qwen_answers(shared_bot, tmp_path, ids, cas
     assert report["refusal"]["precision"] >= GATE["refusal_precision"]
     assert report["answer"]["keyword_accuracy"] >= GATE["keyword_accuracy"]
     assert report["safety"]["unflagged_wrong"] <= unflagged_wrong_allowed
+    # right answers are not warned about (the issue's goal): notices of the checks' fallbacks are information
+    assert report["safety"]["false_alarm_rate_shown"] <= GATE["false_alarms_shown"]
     # the model's own answers are the ones kept: not every item fell back to the offline answer
     assert sum(not r["fallback"] and not r["refused"] for r in report["items"]) >= 10
