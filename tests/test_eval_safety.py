@@ -90,6 +90,10 @@ def test_a_fallback_the_checks_chose_is_not_a_flag_on_the_answer_shown():
     assert flagged_shown(row("b", verified=(True, False)))
     safety = summarize([row("a"), checked, carried, outage])["safety"]
     assert safety["false_alarm_rate"] == 0.75 and safety["false_alarm_rate_shown"] == 0.25
+    # the same standard for wrong answers: a fallback to a wrong offline answer is unflagged on the text shown
+    wrong_fallback = {**checked, "keywords_ok": False}
+    safety = summarize([wrong_fallback, {**outage, "keywords_ok": False}])["safety"]
+    assert safety["unflagged_wrong"] == 0 and safety["unflagged_wrong_shown"] == 1
 
 
 def test_fallback_rate_leaves_out_items_that_raised_an_input_error():

