@@ -373,8 +373,10 @@ def test_langchain_chat_openai_errors(oai_server, mode, lc_type, openai_base, co
     """langchain-openai re-raises openai errors as its own subclasses (also langchain_core Model*Error)."""
     oai_server.mode = mode
     oai_server.delay = 5
+    # its own HTTP client: langchain-openai shares one per (base_url, timeout), and closing that shared one
+    # broke a later test whose server happened to get the same port ("the client has been closed")
     llm = ChatOpenAI(base_url=oai_server.base_url, api_key=API_KEY, model="gpt-4o-mini", max_retries=0,
-                     timeout=0.5)
+                     timeout=0.5, http_client=openai.DefaultHttpxClient(timeout=0.5))
     try:
         with pytest.raises(openai_base) as info:
             _call(llm, how)
