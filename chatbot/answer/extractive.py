@@ -23,7 +23,7 @@ from chatbot.answer.backends.base import Backend
 from chatbot.answer.clauses import focus
 from chatbot.answer.contract import Answerer, AnswerRequest, Draft
 from chatbot.question.query import expansions, looks_like_injection
-from chatbot.question.routing import city_aliases
+from chatbot.question.routing import passage_city_names
 from chatbot.question.rules import refusal_message, rules
 from chatbot.question.vocabulary import ACTUAL_RESULT, CLOSING_MARKS, PLAN_TITLE, QUANTITY_ASKED, SENTENCE_END, YEAR_ANY
 from chatbot.segmentation import tokenize
@@ -70,7 +70,7 @@ def _without_own_city(question: str, passages: list[Passage]) -> str:
     retriever's BM25 query leaves it out: every sentence of the report is about its city, so the name in
     a question only pulled the answer towards sentences that repeat it (a list of brands each named after
     the city, for a question about farmland)."""
-    names = sorted({alias for p in passages if p.city for alias in city_aliases(p.city)}, key=len, reverse=True)
+    names = sorted(passage_city_names(passages), key=len, reverse=True)
     return re.sub("|".join(map(re.escape, names)), " ", question) if names else question
 
 

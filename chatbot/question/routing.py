@@ -41,6 +41,7 @@ import re
 from collections.abc import Iterable
 
 from chatbot.question.vocabulary import HAN_DIGITS, YEAR_ANY, YEAR_CN, YEAR_HAN, asks_plan
+from chatbot.types import Passage
 
 _YEAR_EN = YEAR_ANY
 _HAN = re.compile(r"([〇零○一二三四五六七八九]{4})\s*年")
@@ -67,6 +68,11 @@ def city_aliases(city: str, city_en: str | None = None) -> set[str]:
     if city_en:
         aliases.add(city_en)
     return {a for a in aliases if len(a) >= 2}
+
+
+def passage_city_names(passages: Iterable[Passage]) -> set[str]:
+    """Every name (aliases included) of the cities the passages' reports are about (their metadata)."""
+    return {alias for p in passages if p.city for alias in city_aliases(p.city)}
 
 
 def stored_city_names(documents: dict[str, dict]) -> set[str]:

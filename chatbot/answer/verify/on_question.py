@@ -40,7 +40,7 @@ from chatbot.answer.verify import claimed_text
 from chatbot.answer.verify.names import candidates
 from chatbot.answer.verify.text import clause_spans, content_units, squash, tag
 from chatbot.question.query import FOLLOWUP_START
-from chatbot.question.routing import city_aliases
+from chatbot.question.routing import passage_city_names
 from chatbot.question.rules import rules
 from chatbot.question.vocabulary import LIST_QUESTION, QUESTION_WORDS, WHETHER_QUESTION
 from chatbot.textutil import figure_spans, is_english, split_sentences
@@ -238,7 +238,7 @@ def _place_verdict(question: str, answer: str, passages: list[Passage]) -> OffQu
     or a word the passages list beside one ("丽江、牡丹江、铜仁": 铜仁, which jieba tags a plain noun)."""
     if not _PLACE_ASKED.search(question):
         return None
-    known = {alias for p in passages if p.city for alias in city_aliases(p.city)} | {question}
+    known = passage_city_names(passages) | {question}
     listed = {word for p in passages for a, b in split_sentences(p.text) for word in _places(p.text[a:b])}
     listed = {word for word in listed if not any(word in text for text in known)}
     if not listed:
