@@ -5,6 +5,10 @@ from __future__ import annotations
 import argparse
 import math
 import socket
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rss_mb(pid: int | str = "self") -> float:
@@ -36,3 +40,14 @@ def split_parser(doc: str) -> argparse.ArgumentParser:
     parser.add_argument("--split", default="tune")
     parser.add_argument("--k", type=int, default=3)
     return parser
+
+
+def open_split(split: str) -> tuple:
+    """A chatbot on the configured store and the QA items of `split` (the repository put on sys.path
+    first, so the scripts run from anywhere)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from chatbot.core import Chatbot
+    from chatbot.evaluation.qaset import load_qa
+
+    return Chatbot(), load_qa(ROOT / "tests" / "data" / "qa.jsonl", split).items

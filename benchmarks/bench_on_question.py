@@ -16,13 +16,10 @@ back to the offline answer). Prints the counts; asserts nothing. Thresholds are 
 from __future__ import annotations
 
 import re
-import sys
 from collections import Counter
-from pathlib import Path
 
-from _common import split_parser  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import open_split, split_parser  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-ROOT = Path(__file__).resolve().parents[1]
 JUDGEMENTS = ("，位居全省前列", "，在全省处于领先水平", "，这一目标已经提前完成", "，成效十分显著", "，增幅在全省算高的")
 _LATIN_WORD = re.compile(r"[a-zA-Z]{4}")
 
@@ -31,16 +28,13 @@ def main() -> None:
     parser = split_parser(__doc__)
     parser.add_argument("--show-right", action="store_true", help="list the right sentences that are caught")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    bot, items = open_split(args.split)
 
     from chatbot.answer.verify import verify
     from chatbot.answer.verify.on_question import off_question
-    from chatbot.core import Chatbot
-    from chatbot.evaluation.qaset import load_qa
     from chatbot.question.query import condense
     from chatbot.textutil import compact, split_sentences
 
-    bot = Chatbot()
 
     def caught(question: str, answer: str, passages, terms) -> str | None:
         result = verify(answer, passages)
@@ -50,7 +44,7 @@ def main() -> None:
         return f"off:{off.kind}" if off else None
 
     total, hits, right_caught = Counter(), Counter(), []
-    for qa in load_qa(ROOT / "tests" / "data" / "qa.jsonl", args.split).items:
+    for qa in items:
         item, history = qa.model_dump(), list(qa.history)
         question = condense(qa.question, history)
         passages = bot.search(question, history, args.k)

@@ -14,31 +14,25 @@ Prints the counts; asserts nothing. Judge changes on `tune`; report the holdout 
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 
-from _common import split_parser  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _common import open_split, split_parser  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> None:
     parser = split_parser(__doc__)
     parser.add_argument("--show", action="store_true", help="list the answers judged wrongly")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    bot, items = open_split(args.split)
 
     from chatbot.answer.verify import verify
     from chatbot.answer.verify.on_question import member_runs, partial_list
-    from chatbot.core import Chatbot
-    from chatbot.evaluation.qaset import load_qa
     from chatbot.question.vocabulary import LIST_QUESTION
     from chatbot.textutil import compact
 
-    bot = Chatbot()
     counts = {"gold": [0, 0], "cut": [0, 0]}  # [answers, called partial]
     misjudged: list[tuple[str, str, str]] = []
-    for qa in load_qa(ROOT / "tests" / "data" / "qa.jsonl", args.split).items:
+    for qa in items:
         if not qa.answerable or qa.history or not qa.evidence or not LIST_QUESTION.search(qa.question):
             continue
         offline = bot.ask(qa.question, k=args.k, backend="extractive")
